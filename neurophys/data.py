@@ -1,0 +1,58 @@
+"""Arrays for a graph's Dataset: bundled sklearn data or generated tasks, split and encoded.
+
+sklearn is imported only here and only when a bundled dataset is asked for: the rest of the core
+needs numpy alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ir.dataset import Dataset
+
+
+@dataclass
+class Split:
+    x_train: np.ndarray
+    y_train: np.ndarray  # encoded targets (n, n_out)
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels_train: np.ndarray  # class indices
+    labels_test: np.ndarray
+
+
+def _raw(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    if ds.source == "xor":
+        x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+        return x, np.array([0, 1, 1, 0])
+    if ds.source in ("iris", "digits"):
+        from sklearn import datasets  # bundled files; nothing is downloaded
+
+        bunch = datasets.load_iris() if ds.source == "iris" else datasets.load_digits()
+        return bunch.data.astype(float), bunch.target.astype(int)
+    rng = np.random.default_rng(ds.seed + 1)
+    x = rng.uniform(-1, 1, size=(ds.n_samples, ds.n_features))
+    teacher = rng.normal(size=(ds.n_features, ds.n_classes))
+    return x, np.argmax(np.tanh(x @ teacher) + 0.1 * rng.normal(size=(ds.n_samples, ds.n_classes)), axis=1)
+
+
+def load_split(ds: Dataset) -> Split:
+    x, labels = _raw(ds)
+    n = len(x)
+    if ds.source == "xor":  # four points: train and test on all of them
+        tr = te = np.arange(n)
+    else:
+        perm = np.random.default_rng(ds.seed).permutation(n)
+        n_test = int(round(ds.test_fraction * n))
+        te, tr = perm[:n_test], perm[n_test:]
+    lo_x, hi_x = x[tr].min(axis=0), x[tr].max(axis=0)
+    span = np.where(hi_x > lo_x, hi_x - lo_x, 1.0)
+    a, b = ds.input_range
+    xs = a + (b - a) * np.clip((x - lo_x) / span, 0.0, 1.0)
+    if ds.complement:
+        xs = np.concatenate([xs, a + b - xs], axis=1)
+    off, on = ds.target_values
+    y = np.full((n, ds.output_size), off)
+    y[np.arange(n), labels] = on
+    return Split(xs[tr], y[tr], xs[te], y[te], labels[tr], labels[te])

@@ -1,0 +1,96 @@
+"""Builders for the graphs people start from: a layered EP net, a resistor network, a
+feed-forward net for the least-action rule. Initial values are drawn from `seed`."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .cost import Cost
+from .coupling import Coupling
+from .dataset import Dataset
+from .graph import Graph
+from .population import Population
+from .rule import Relaxation, Rule
+from .training import Training
+
+
+def _glorot(rng, n_out, n_in, gain=1.0):
+    return rng.uniform(-1, 1, size=(n_out, n_in)) * gain * np.sqrt(6.0 / (n_in + n_out))
+
+
+def layered_ep(sizes: Sequence[int], *, activation="hard_sigmoid", beta=0.1, lr=0.1, estimator="symmetric",
+               relaxation: Relaxation | None = None, cost="mse", dataset: Dataset | None = None,
+               training: Training | None = None, seed=0, gain=1.0, name="ep") -> Graph:
+    """x → h1 → … → out with symmetric couplings and biases; sizes = [n_in, n_h1, …, n_out]."""
+    rng = np.random.default_rng(seed)
+    names = ["x"] + [f"h{i}" for i in range(1, len(sizes) - 1)] + ["out"]
+    pops = [Population("x", sizes[0], kind="input", role="input", activation="linear")]
+    for i, (n, size) in enumerate(zip(names[1:], sizes[1:]), 1):
+        pops.append(Population(n, size, kind="rate", activation=activation,
+                               role="output" if i == len(sizes) - 1 else "hidden", bias=np.zeros(size)))
+    coups = [Coupling(f"W{i}", names[i - 1], names[i], weight=_glorot(rng, sizes[i], sizes[i - 1], gain))
+             for i in range(1, len(sizes))]
+    rule = Rule("ep", lr=lr, beta=beta, estimator=estimator, relaxation=relaxation or Relaxation("anderson", tol=1e-10))
+    return Graph(pops, coups, Cost(cost, "out"), rule, dataset, training or Training(), name)
+
+
+def feedforward(sizes: Sequence[int], *, activation="tanh", out_activation="linear", lr=0.1, cost="cross_entropy",
+                dt=1.0, steps: int | None = None, dataset: Dataset | None = None, training: Training | None = None,
+                seed=0, name="least_action") -> Graph:
+    """A directed MLP for the least-action rule; default discretisation: unit steps, 2L of them."""
+    rng = np.random.default_rng(seed)
+    L = len(sizes) - 1
+    names = ["x"] + [f"h{i}" for i in range(1, L)] + ["out"]
+    pops = [Population("x", sizes[0], kind="input", role="input")]
+    for i in range(1, L + 1):
+        pops.append(Population(names[i], sizes[i], kind="rate", activation=out_activation if i == L else activation,
+                               role="output" if i == L else "hidden", bias=np.zeros(sizes[i])))
+    coups = [Coupling(f"W{i}", names[i - 1], names[i], weight=_glorot(rng, sizes[i], sizes[i - 1]), symmetric=False)
+             for i in range(1, L + 1)]
+    steps = steps if steps is not None else (2 * L if dt == 1.0 else int(np.ceil(60 * L / dt)))
+    rule = Rule("least_action", lr=lr, relaxation=Relaxation("euler", dt=dt, max_steps=steps, tol=0.0))
+    return Graph(pops, coups, Cost(cost, "out"), rule, dataset, training or Training(), name)
+
+
+def resistor_network(n_inputs: int, n_outputs: int, n_hidden: int = 0, *, edges=None, density: float = 1.0,
+                     ground: bool = True, family="coupled_learning", eta=0.1, beta=None, lr=0.05,
+                     k_range=(0.2, 1.0), bounds=(1e-3, 10.0), dataset: Dataset | None = None,
+                     training: Training | None = None, seed=0, name="circuit") -> Graph:
+    """Voltage-source inputs (+ a ground node), free hidden and output nodes, resistive edges.
+
+    `edges` is a list of ``(src_pop, src_index, dst_pop, dst_index)``; if omitted, every source
+    node (input, ground) connects to every free node and hidden nodes to outputs, each kept with
+    probability `density`. All edges join source-side nodes to free nodes, so the graph is
+    bipartite and fits a crossbar (sources on rows, free nodes on columns)."""
+    rng = np.random.default_rng(seed)
+    pops = [Population("in", n_inputs, kind="circuit_node", role="input")]
+    if ground:
+        pops.append(Population("gnd", 1, kind="circuit_node", role="ground"))
+    if n_hidden:
+        pops.append(Population("hid", n_hidden, kind="circuit_node", role="hidden"))
+    pops.append(Population("out", n_outputs, kind="circuit_node", role="output"))
+    size = {p.name: p.size for p in pops}
+    if edges is None:
+        edges = []
+        sources = ["in"] + (["gnd"] if ground else [])
+        frees = (["hid"] if n_hidden else []) + ["out"]
+        for s in sources:
+            for f in frees:
+                edges += [(s, i, f, j) for i in range(size[s]) for j in range(size[f])]
+        if density < 1.0:
+            keep = rng.random(len(edges)) < density
+            edges = [e for e, k in zip(edges, keep) if k]
+    groups: dict[tuple[str, str], list] = {}
+    for s, i, d, j in edges:
+        groups.setdefault((s, d), []).append((i, j))
+    coups = []
+    for (s, d), pairs in groups.items():
+        pairs = np.array(pairs, dtype=np.int64)
+        coups.append(Coupling(f"k_{s}_{d}", s, d, kind="conductance", edges=pairs,
+                              conductance=rng.uniform(*k_range, size=len(pairs)), bounds=bounds))
+    if family == "coupled_learning":
+        rule = Rule("coupled_learning", lr=lr, eta=eta, relaxation=Relaxation("direct"))
+    else:
+        rule = Rule("circuit_ep", lr=lr, beta=beta if beta is not None else eta, relaxation=Relaxation("direct"))
+    return Graph(pops, coups, Cost("mse", "out"), rule, dataset, training or Training(), name)

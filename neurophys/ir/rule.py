@@ -1,0 +1,71 @@
+"""The local learning rule and its discretisation — nothing left implicit.
+
+`Relaxation` says how states settle (or evolve): the integrator, its step, the step budget and the
+residual tolerance. `Rule` names the family and its hyper-parameters; `lr` is the learning rate
+(α for circuits).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import checks
+from .errors import ValidationError
+
+METHODS = ("euler", "anderson", "direct")
+FAMILIES = ("ep", "coupled_learning", "circuit_ep", "least_action")
+ESTIMATORS = ("one_sided", "symmetric")
+
+# which integrators each family can use, and which hyper-parameters it needs
+FAMILY_METHODS = {
+    "ep": ("euler", "anderson"),
+    "coupled_learning": ("direct",),
+    "circuit_ep": ("direct",),
+    "least_action": ("euler",),
+}
+FAMILY_NEEDS = {"ep": ("beta",), "circuit_ep": ("beta",), "coupled_learning": ("eta",), "least_action": ()}
+
+
+@dataclass
+class Relaxation:
+    method: str = "anderson"
+    dt: float = 1.0
+    max_steps: int = 1000
+    tol: float = 1e-10
+
+    def __post_init__(self):
+        checks.one_of("method", self.method, METHODS)
+        self.dt = checks.number("dt", self.dt, positive=True)
+        self.max_steps = checks.positive_int("max_steps", self.max_steps)
+        self.tol = checks.number("tol", self.tol, nonneg=True)
+
+
+@dataclass
+class Rule:
+    family: str
+    lr: float = 0.1
+    beta: float | None = None
+    eta: float | None = None
+    estimator: str = "one_sided"
+    relaxation: Relaxation = field(default_factory=Relaxation)
+
+    def __post_init__(self):
+        checks.one_of("family", self.family, FAMILIES)
+        self.lr = checks.number("lr", self.lr, positive=True)
+        checks.one_of("estimator", self.estimator, ESTIMATORS)
+        for hp in ("beta", "eta"):
+            value = getattr(self, hp)
+            if hp in FAMILY_NEEDS[self.family]:
+                if value is None:
+                    raise ValidationError(hp, f"family {self.family!r} needs {hp}")
+                setattr(self, hp, checks.number(hp, value, positive=True))
+            elif value is not None:
+                raise ValidationError(hp, f"family {self.family!r} has no {hp}")
+        if self.family == "coupled_learning" and self.eta > 1:
+            raise ValidationError("eta", f"{self.eta} > 1 clamps beyond the target")
+        if self.estimator == "symmetric" and self.family not in ("ep", "circuit_ep"):
+            raise ValidationError("estimator", f"'symmetric' is an EP estimator; family {self.family!r} has none")
+        if isinstance(self.relaxation, dict):
+            raise ValidationError("relaxation", "must be a Relaxation")
+        if self.relaxation.method not in FAMILY_METHODS[self.family]:
+            raise ValidationError("relaxation.method", f"{self.relaxation.method!r} is not available for {self.family!r} "
+                                  f"(use {', '.join(map(repr, FAMILY_METHODS[self.family]))})")

@@ -1,0 +1,1 @@
+"""Reference physics, float64: Hopfield relaxation (EP), Kirchhoff circuits, doubled-field flow."""

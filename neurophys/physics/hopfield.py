@@ -1,0 +1,181 @@
+"""Hopfield energy over symmetric couplings — the physics of equilibrium propagation.
+
+    E(s) = ½Σ s² − Σ_c ρ(s_dst)ᵀ W_c ρ(s_src) − Σ_lateral ½ρᵀWρ − Σ bᵀρ(s),   F = E + β C(s_out)
+
+Inputs are clamped. States relax along ds/dt = −∂F/∂s; `hard_sigmoid` units are kept in the box
+[0, 1] (projected dynamics). The net reads the graph's arrays by reference, so parameter updates
+written into the graph are seen at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import activations as act
+from .. import costs
+from ..ir.graph import Graph
+from ..ir.rule import Relaxation
+from .anderson import anderson
+
+
+# what the exact oracle relaxes with, whatever the rule's own discretisation
+EXACT = Relaxation(method="anderson", tol=1e-13, max_steps=20000)
+
+
+@dataclass
+class _Block:
+    coupling: object
+    dst: slice
+    src: slice | None      # slice into the free state, or None if the source is an input
+    src_in: slice | None   # slice into the input vector
+    lateral: bool
+
+
+class Hopfield:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.free = [p for p in graph.populations if not p.clamped]
+        self.slices, off = {}, 0
+        for p in self.free:
+            self.slices[p.name] = slice(off, off + p.size)
+            off += p.size
+        self.n = off
+        self.in_slices, off = {}, 0
+        for p in graph.inputs:
+            self.in_slices[p.name] = slice(off, off + p.size)
+            off += p.size
+        self.n_in = off
+        self.blocks = []
+        for c in graph.couplings:
+            self.blocks.append(_Block(c, self.slices[c.dst], self.slices.get(c.src), self.in_slices.get(c.src),
+                                      c.src == c.dst))
+        self.out = self.slices[graph.cost.output]
+        self.acts = [(self.slices[p.name], p.activation) for p in self.free]
+        self.in_acts = [(self.in_slices[p.name], p.activation) for p in graph.inputs]
+        self.boxed = all(act.box(a) == (0.0, 1.0) for _, a in self.acts)
+        self.smooth_units = [(sl, a) for sl, a in self.acts if act.box(a) is None]
+
+    # ---------------------------------------------------------------- elementwise maps
+    def _map(self, fn, s):
+        out = np.empty_like(s)
+        for sl, a in self.acts:
+            out[:, sl] = fn(a, s[:, sl])
+        return out
+
+    def rho(self, s):
+        return self._map(act.rho, s)
+
+    def drho(self, s):
+        return self._map(act.drho, s)
+
+    def rho_in(self, x):
+        out = np.empty_like(x)
+        for sl, a in self.in_acts:
+            out[:, sl] = act.rho(a, x[:, sl])
+        return out
+
+    def project(self, s):
+        for sl, a in self.acts:
+            if act.box(a):
+                np.clip(s[:, sl], 0.0, 1.0, out=s[:, sl])
+        return s
+
+    # ---------------------------------------------------------------- energy terms
+    def field(self, s, x_rho):
+        """h = −∂(interaction energy)/∂ρ(s): what each free unit is driven by."""
+        r = self.rho(s)
+        h = np.zeros_like(s)
+        for b in self.blocks:
+            W = b.coupling.weight
+            if b.lateral:
+                h[:, b.dst] += r[:, b.dst] @ W.T
+                continue
+            pre = r[:, b.src] if b.src is not None else x_rho[:, b.src_in]
+            h[:, b.dst] += pre @ W.T
+            if b.src is not None:
+                h[:, b.src] += r[:, b.dst] @ W
+        for p in self.free:
+            if p.bias is not None:
+                h[:, self.slices[p.name]] += p.bias
+        return h
+
+    def energy(self, s, x_rho):
+        r = self.rho(s)
+        e = 0.5 * np.sum(s ** 2, axis=1)
+        for b in self.blocks:
+            W = b.coupling.weight
+            if b.lateral:
+                e -= 0.5 * np.einsum("bi,ij,bj->b", r[:, b.dst], W, r[:, b.dst])
+            else:
+                pre = r[:, b.src] if b.src is not None else x_rho[:, b.src_in]
+                e -= np.einsum("bi,ij,bj->b", r[:, b.dst], W, pre)
+        for p in self.free:
+            if p.bias is not None:
+                e -= r[:, self.slices[p.name]] @ p.bias
+        return e
+
+    def cost_grad(self, s, y):
+        g = np.zeros_like(s)
+        g[:, self.out] = costs.grad(self.graph.cost.kind, s[:, self.out], y)
+        return g
+
+    def drift(self, s, x_rho, y, beta):
+        """−∂F/∂s (for boxed units the box is handled by projection, so the gain is 1)."""
+        h = self.field(s, x_rho)
+        gain = np.ones_like(s) if self.boxed else self.drho(s)
+        if not self.boxed:
+            for sl, a in self.acts:
+                if act.box(a):
+                    gain[:, sl] = 1.0
+        d = gain * h - s
+        if beta:
+            d -= beta * self.cost_grad(s, y)
+        return d
+
+    # ---------------------------------------------------------------- relaxation
+    def relax(self, x, y=None, beta: float = 0.0, s0=None, relaxation=None) -> tuple[np.ndarray, dict]:
+        """Minimise F = E + βC from s0 with the graph's integrator (or `relaxation`). Returns (s, info)."""
+        rx = relaxation or self.graph.rule.relaxation
+        x_rho = self.rho_in(np.asarray(x, dtype=float))
+        s = np.zeros((len(x_rho), self.n)) if s0 is None else s0.copy()
+        if rx.method == "euler":
+            steps, res = 0, np.inf
+            while steps < rx.max_steps:
+                d = self.drift(s, x_rho, y, beta)
+                s = self.project(s + rx.dt * d)
+                steps += 1
+                if rx.tol > 0:
+                    res = self.residual(s, x_rho, y, beta)
+                    if res <= rx.tol:
+                        break
+            return s, {"steps": steps, "residual": res if rx.tol > 0 else self.residual(s, x_rho, y, beta)}
+        T = lambda z: self.project(z + self.drift(z, x_rho, y, beta))  # the dt = 1 relaxation map
+        s, steps, res = anderson(T, s, tol=rx.tol, max_steps=rx.max_steps, project=self.project)
+        return s, {"steps": steps, "residual": res}
+
+    def residual(self, s, x_rho, y, beta) -> float:
+        """Max-norm of the projected gradient: 0 exactly at a fixed point."""
+        return float(np.max(np.abs(self.project(s + self.drift(s, x_rho, y, beta)) - s)))
+
+    # ---------------------------------------------------------------- second order (exact oracle)
+    def hessian(self, s, x_rho):
+        """∂²E/∂s² per sample at s, shape (B, n, n); inactive (saturated) boxed units are fixed."""
+        B = len(s)
+        dr = self.drho(s)
+        A = np.zeros((self.n, self.n))
+        for b in self.blocks:
+            W = b.coupling.weight
+            if b.lateral:
+                A[b.dst, b.dst] += W
+            elif b.src is not None:
+                A[b.dst, b.src] += W
+                A[b.src, b.dst] += W.T
+        h = self.field(s, x_rho)
+        d2 = np.zeros_like(s)
+        for sl, a in self.acts:
+            d2[:, sl] = act.d2rho(a, s[:, sl])
+        H = np.broadcast_to(np.eye(self.n), (B, self.n, self.n)).copy()
+        H -= dr[:, :, None] * A[None] * dr[:, None, :]
+        H[:, np.arange(self.n), np.arange(self.n)] -= d2 * h
+        return H
