@@ -59,10 +59,10 @@ def resistor_network(n_inputs: int, n_outputs: int, n_hidden: int = 0, *, edges=
                      training: Training | None = None, seed=0, name="circuit") -> Graph:
     """Voltage-source inputs (+ a ground node), free hidden and output nodes, resistive edges.
 
-    `edges` is a list of ``(src_pop, src_index, dst_pop, dst_index)``; if omitted, every source
-    node (input, ground) connects to every free node and hidden nodes to outputs, each kept with
-    probability `density`. All edges join source-side nodes to free nodes, so the graph is
-    bipartite and fits a crossbar (sources on rows, free nodes on columns)."""
+    `edges` is a list of ``(src_pop, src_index, dst_pop, dst_index)``; if omitted, the network is
+    layered — sources (inputs, ground) to hidden nodes and hidden nodes to outputs, or sources to
+    outputs when there are no hidden nodes — each edge kept with probability `density`. Layered
+    means bipartite, so it fits a crossbar (one side on rows, the other on columns)."""
     rng = np.random.default_rng(seed)
     pops = [Population("in", n_inputs, kind="circuit_node", role="input")]
     if ground:
@@ -74,10 +74,9 @@ def resistor_network(n_inputs: int, n_outputs: int, n_hidden: int = 0, *, edges=
     if edges is None:
         edges = []
         sources = ["in"] + (["gnd"] if ground else [])
-        frees = (["hid"] if n_hidden else []) + ["out"]
-        for s in sources:
-            for f in frees:
-                edges += [(s, i, f, j) for i in range(size[s]) for j in range(size[f])]
+        layers = [(s, "hid" if n_hidden else "out") for s in sources] + ([("hid", "out")] if n_hidden else [])
+        for s, f in layers:
+            edges += [(s, i, f, j) for i in range(size[s]) for j in range(size[f])]
         if density < 1.0:
             keep = rng.random(len(edges)) < density
             edges = [e for e, k in zip(edges, keep) if k]

@@ -1,0 +1,25 @@
+"""Each learning family as one module with the same functions:
+
+    local_update(graph, x, y) -> {param: Δθ}          the rule's own update, from local quantities
+    exact_gradient(graph, x, y, cost) -> {param: dL/dθ}   float64 oracle
+    loss(graph, x, y, cost, at=None) -> float          what the oracle differentiates
+    outputs(graph, x) -> (B, n_out)                     for predictions
+    descended(graph) -> (cost, lr)                      the cost the rule descends, and its rate
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from ..ir.graph import Graph
+from . import circuit, ep, least_action
+
+MODULES: dict[str, ModuleType] = {
+    "ep": ep,
+    "coupled_learning": circuit,
+    "circuit_ep": circuit,
+    "least_action": least_action,
+}
+
+
+def family(graph: Graph) -> ModuleType:
+    return MODULES[graph.rule.family]
