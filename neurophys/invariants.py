@@ -1,0 +1,32 @@
+"""Conserved quantities of gradient flow on resistor circuits (McGinnis, Kline, Mori 2026).
+
+When every boundary node is a voltage source and the cost depends only on node voltages,
+C(λk) = C(k), so Σ k_e ∂C/∂k_e = 0. For a parametrisation k = f(θ), gradient flow in θ then
+conserves Σ ∫ f/f′ dθ: Σθ²/2 = Σk²/2 for `linear`, Σθ = Σ log k for `log`. Its drift is a cheap
+health signal: current sources, clipping, sign-only or finite steps all break it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .ir.graph import Graph
+
+
+def invariant(graph: Graph) -> float | None:
+    """Σ∫f/f′ over the trainable conductances, or None for graphs without conductances."""
+    total, found = 0.0, False
+    for c in graph.couplings:
+        if c.kind != "conductance" or not c.trainable:
+            continue
+        found = True
+        if c.parametrisation == "log":
+            total += float(np.sum(np.log(c.conductance)))
+        else:
+            total += 0.5 * float(np.sum(c.conductance ** 2))
+    return total if found else None
+
+
+def relative_drift(before: float | None, after: float | None) -> float | None:
+    if before is None or after is None:
+        return None
+    return abs(after - before) / max(abs(before), 1e-300)
