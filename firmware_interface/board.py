@@ -1,0 +1,440 @@
+"""Host driver: one :class:`Board` per serial port, safe to share between threads.
+
+Stop-and-wait: every command gets a fresh sequence number and is resent under the same number
+until a valid reply arrives; the board's reply cache makes the resend harmless. Everything that
+the board declared in HELLO is checked here first, so an out-of-envelope request never leaves
+the host.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import serial
+
+from .capabilities import Capabilities, SessionInfo, decode_hello
+from .codec import Reader, Writer
+from .errors import (BoardError, BoardException, BoardReset, BoardTimeout, EnvelopeError,
+                     MalformedFrame, PortError, ProtocolMismatch)
+from .framing import BadFrame, FrameDecoder, Reassembler, fragment
+from .protocol import (MIN_FRAME, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, UNIT_CODE, Flag,
+                       LearnMode, LineMode, Msg, Status)
+from .results import Counters, LearnResult, LinkStats, Measurement, ProgramResult, UpdateResult
+
+HOST_MAX_PAYLOAD = 65535
+_RETRY = object()
+
+
+class Board:
+    """A crossbar board behind a serial port, pty or URL (``emu://``, ``socket://``)."""
+
+    def __init__(self, port: serial.SerialBase, *, retries: int = 12, timeout_base_s: float = 0.05) -> None:
+        self.serial = port
+        self.retries = retries
+        self.timeout_base_s = timeout_base_s
+        self.stats = LinkStats()
+        self.caps: Capabilities | None = None
+        self.session: SessionInfo | None = None
+        self.line_modes: np.ndarray | None = None
+        self._lock = threading.RLock()
+        self._decoder = FrameDecoder(HOST_MAX_PAYLOAD)
+        self._assembly = Reassembler(1 << 24)
+        self._seq = 0
+        self._in_session = False
+        try:
+            self.hello()
+        except BaseException:
+            self.serial.close()
+            raise
+
+    @classmethod
+    def open(cls, url_or_port: str, *, baudrate: int = 921600, retries: int = 12,
+             timeout_base_s: float = 0.05, **serial_kwargs) -> "Board":
+        """Open ``/dev/ttyACM0``, a pty path, ``socket://host:port`` or ``emu://?...`` and HELLO."""
+        import firmware_interface  # noqa: F401  (registers emu://)
+
+        try:
+            port = serial.serial_for_url(url_or_port, baudrate=baudrate, timeout=0.1, **serial_kwargs)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise PortError(f"cannot open board port {url_or_port!r}: {exc}") from None
+        return cls(port, retries=retries, timeout_base_s=timeout_base_s)
+
+    def close(self) -> None:
+        with self._lock:
+            if self.serial.is_open:
+                self.serial.close()
+
+    def __enter__(self) -> "Board":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- lines ------------------------------------------------------------------------------------------
+    def row(self, i: int) -> int:
+        """Line index of row ``i`` (rows come first)."""
+        if not 0 <= i < self.caps.rows:
+            raise EnvelopeError(f"row {i} does not exist (0..{self.caps.rows - 1})")
+        return i
+
+    def col(self, j: int) -> int:
+        """Line index of column ``j`` (after the rows)."""
+        if not 0 <= j < self.caps.cols:
+            raise EnvelopeError(f"column {j} does not exist (0..{self.caps.cols - 1})")
+        return self.caps.rows + j
+
+    # -- transport ---------------------------------------------------------------------------------------
+    def _timeout(self, tx_bytes: int, rx_bytes: int, exec_s: float) -> float:
+        caps = self.caps
+        baud = (caps.baud if caps and caps.baud else self.serial.baudrate) or 9600
+        latency = caps.latency_us * 1e-6 if caps else 0.02
+        expected = 2 * latency + (tx_bytes + rx_bytes * 1.01 + 64) * 10.0 / baud + exec_s
+        return self.timeout_base_s + 2.0 * expected
+
+    def _exec_bound(self, conversions: int = 0, pulse_slots: int = 0, width_ns: int | None = None) -> float:
+        c = self.caps
+        width = c.pulse_width_ns if width_ns is None else width_ns
+        return (c.t_command_ns + conversions * (c.t_settle_ns + c.t_adc_ns)
+                + pulse_slots * (width + c.pulse_gap_ns)) * 1e-9
+
+    def _transact(self, msg: Msg, payload: bytes = b"", exec_s: float = 0.0, reply_size: int = 0) -> Reader:
+        with self._lock:
+            if not self.serial.is_open:
+                raise BoardException(f"{msg.name}: board on {self.serial.port} is closed")
+            self._seq = (self._seq + 1) & 0xFFFF
+            seq = self._seq
+            max_payload = self.caps.max_payload if self.caps else 256
+            if self.caps and len(payload) > 255 * max_payload:
+                raise EnvelopeError(f"{msg.name}: {len(payload)} bytes exceed 255 fragments of {max_payload}")
+            wire = fragment(PROTOCOL_VERSION, msg, seq, 0, 0, payload, max_payload)
+            timeout = self._timeout(len(wire), reply_size + MIN_FRAME + 4, exec_s)
+            self.stats.commands += 1
+            for attempt in range(self.retries + 1):
+                if attempt:
+                    self.stats.retries += 1
+                self.serial.write(wire)
+                self.stats.bytes_sent += len(wire)
+                self._account_link(len(wire))
+                outcome = self._await(msg, seq, timeout)
+                if outcome is not None and outcome is not _RETRY:
+                    return self._check_reply(msg, seq, payload, *outcome)
+            raise BoardTimeout(f"{msg.name} (seq {seq}): no valid reply from {self.serial.port} after "
+                               f"{self.retries + 1} attempts of {timeout * 1e3:.0f} ms; whether it ran is "
+                               "unknown (see GET_COUNTERS last_seq)", seq)
+
+    def _account_link(self, nbytes: int) -> None:
+        caps = self.caps
+        baud = (caps.baud if caps and caps.baud else self.serial.baudrate) or 9600
+        self.stats.link_time_s += nbytes * 10.0 / baud + (caps.latency_us * 1e-6 if caps else 0.0)
+
+    def _await(self, msg: Msg, seq: int, timeout: float):
+        """The reply to (msg, seq); ``_RETRY`` after a corrupt frame or NACK; None on timeout."""
+        deadline = time.monotonic() + timeout
+        expected = (msg | REPLY_BIT) & 0xFF
+        retry = False
+        received = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.serial.timeout = remaining
+            chunk = self.serial.read(max(1, self.serial.in_waiting))
+            if not chunk:
+                return None
+            received += len(chunk)
+            self.stats.bytes_received += len(chunk)
+            for _, item in self._decoder.feed(chunk):
+                if isinstance(item, BadFrame):
+                    self.stats.bad_frames += 1
+                    retry = retry or item.size >= MIN_FRAME
+                elif item.type == Msg.NACK:
+                    self.stats.nacks += 1
+                    retry = True
+                elif item.type != expected or item.seq != seq:
+                    self.stats.stale_frames += 1
+                else:
+                    payload = self._assembly.add(item)
+                    if payload is not None:
+                        self._account_link(received)
+                        return item, payload
+            if retry:
+                self._account_link(received)
+                return _RETRY
+
+    def _check_reply(self, msg: Msg, seq: int, request: bytes, frame, payload: bytes) -> Reader:
+        if frame.version != PROTOCOL_VERSION:
+            raise ProtocolMismatch(f"{msg.name}: board replied with protocol version {frame.version}, "
+                                   f"this host speaks {PROTOCOL_VERSION}")
+        r = Reader(payload, msg.name)
+        self.stats.device_time_s += r.get("u32") * 1e-6
+        status = frame.status
+        if status == Status.BAD_VERSION:
+            raise ProtocolMismatch(f"{msg.name}: {r.rest().decode('utf-8', 'replace')}")
+        lost_session = self._in_session and not frame.flags & Flag.SESSION and msg not in (Msg.HELLO, Msg.RESET)
+        if self._in_session and (status == Status.NO_SESSION or lost_session):
+            executed = True if status == Status.OK else None
+            self._after_reset(msg, seq, zlib.crc32(bytes([msg]) + request), executed)
+        if status != Status.OK:
+            raise BoardError(msg.name, status, r.rest().decode("utf-8", "replace"))
+        return r
+
+    def _after_reset(self, msg: Msg, seq: int, crc: int, executed: bool | None):
+        """Reopen the session, learn from FRAM whether ``seq`` ran, and raise :class:`BoardReset`."""
+        self._in_session = False
+        self.line_modes = None
+        info = self._open_session()
+        if executed is None:
+            executed = bool(info.last_valid and info.last_seq == seq and info.last_crc == crc)
+        raise BoardReset(msg.name, seq, executed, info.boot_count)
+
+    # -- session -----------------------------------------------------------------------------------------
+    def _open_session(self) -> SessionInfo:
+        with self._lock:
+            self.serial.reset_input_buffer()
+            self.serial.write(b"\x00")  # ends any partial frame in the board's parser
+            self._decoder.reset()
+            self._assembly.reset()
+            self._in_session = False
+            r = self._transact(Msg.HELLO, Writer().put("u16", HOST_MAX_PAYLOAD).bytes(), reply_size=300)
+            caps, info = decode_hello(r)
+            if caps.protocol_version != PROTOCOL_VERSION:
+                raise ProtocolMismatch(f"board declares protocol {caps.protocol_version}, host speaks {PROTOCOL_VERSION}")
+            self.caps, self.session, self._in_session = caps, info, True
+            if self.line_modes is None:
+                self.line_modes = np.zeros(caps.lines, np.uint8)
+            return info
+
+    def hello(self) -> Capabilities:
+        """Start (or re-check) the session. Raises :class:`BoardReset` if the board rebooted since."""
+        with self._lock:
+            before = self.session
+            info = self._open_session()
+            if before is not None and info.boot_count != before.boot_count:
+                self.line_modes = np.zeros(self.caps.lines, np.uint8)
+                raise BoardReset(Msg.HELLO.name, self._seq, True, info.boot_count)
+            return self.caps
+
+    def ping(self, data: bytes = b"") -> float:
+        """Round trip in seconds (wall clock)."""
+        t0 = time.perf_counter()
+        echo = self._transact(Msg.PING, bytes(data), self._exec_bound(), len(data)).rest()
+        if echo != bytes(data):
+            raise MalformedFrame(f"PING: echo of {len(data)} bytes came back as {len(echo)} different bytes")
+        return time.perf_counter() - t0
+
+    def reset(self) -> None:
+        """Soft-reset the board (line configuration cleared) and reopen the session."""
+        with self._lock:
+            self._transact(Msg.RESET, exec_s=self._exec_bound())
+            self._in_session = False
+            self.line_modes = np.zeros(self.caps.lines, np.uint8)
+            self._open_session()
+
+    # -- analog operations -------------------------------------------------------------------------------
+    def configure_lines(self, drive: Mapping[int, float] | None = None, sense: Iterable[int] = ()) -> None:
+        """Drive the given lines at the given voltages, hold ``sense`` lines at virtual ground and
+        let all other lines float."""
+        caps = self.caps
+        drive = dict(drive or {})
+        driven = caps.check_lines(list(drive), "configure_lines drive")
+        sensed = caps.check_lines(list(sense), "configure_lines sense")
+        both = set(driven.tolist()) & set(sensed.tolist())
+        if both:
+            raise EnvelopeError(f"configure_lines: line {min(both)} is both driven and sensed")
+        modes = np.zeros(caps.lines, np.uint8)
+        codes = np.zeros(caps.lines, np.int16)
+        modes[driven], modes[sensed] = LineMode.DRIVE, LineMode.SENSE
+        if driven.size:
+            codes[driven] = caps.dac_codes([drive[int(i)] for i in driven], "drive voltage of line")
+        self._transact(Msg.CONFIGURE_LINES, Writer().array(modes, "u1").array(codes, "i2").bytes(),
+                       self._exec_bound(1))
+        self.line_modes = modes
+
+    def measure(self) -> Measurement:
+        caps = self.caps
+        r = self._transact(Msg.MEASURE, exec_s=self._exec_bound(1), reply_size=8 * caps.lines)
+        v, i = r.array("i4", caps.lines), r.array("i4", caps.lines)
+        r.end()
+        return Measurement(v * caps.v_adc_lsb, i * caps.i_adc_lsb, caps.rows)
+
+    def mvm(self, v) -> np.ndarray:
+        """Rows driven with ``v`` (volts, shape (R,) or (k, R)), columns at virtual ground:
+        the column currents ``Gᵀv`` in amperes."""
+        return self._mvm(Msg.MVM, v, self.caps.rows, self.caps.cols)
+
+    def mvm_t(self, u) -> np.ndarray:
+        """Columns driven with ``u`` (volts), rows at virtual ground: row currents ``G u``."""
+        return self._mvm(Msg.MVM_T, u, self.caps.cols, self.caps.rows)
+
+    def _mvm(self, msg: Msg, v, n_in: int, n_out: int) -> np.ndarray:
+        caps = self.caps
+        v = np.asarray(v, dtype=float)
+        single = v.ndim == 1
+        batch = np.atleast_2d(v)
+        caps.check_shape(batch, (batch.shape[0], n_in), f"{msg.name} input")
+        codes = caps.dac_codes(batch, f"{msg.name} input")
+        out = []
+        for s in range(0, len(codes), caps.max_batch):
+            part = codes[s:s + caps.max_batch]
+            r = self._transact(msg, Writer().put("u16", len(part)).array(part, "i2").bytes(),
+                               self._exec_bound(len(part)), 4 * len(part) * n_out)
+            out.append(r.array("i4", len(part) * n_out).reshape(len(part), n_out))
+            r.end()
+        currents = np.concatenate(out) * caps.i_adc_lsb
+        return currents[0] if single else currents
+
+    # -- conductances -------------------------------------------------------------------------------------
+    def read_conductances(self, origin: tuple[int, int] = (0, 0), shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Conductances (S) of the whole array or a window."""
+        caps = self.caps
+        shape = shape or (caps.rows - origin[0], caps.cols - origin[1])
+        caps.check_window(origin, shape, "read_conductances")
+        r = self._transact(Msg.READ_CONDUCTANCES, Writer().array([*origin, *shape], "u2").bytes(),
+                           self._exec_bound(shape[0]), 2 * shape[0] * shape[1])
+        codes = r.array("u2", shape[0] * shape[1]).reshape(shape)
+        r.end()
+        return codes * caps.g_lsb
+
+    def program(self, targets, origin: tuple[int, int] = (0, 0), tol: float | None = None,
+                max_iters: int | None = None) -> ProgramResult:
+        """Write-verify ``targets`` (S). ``tol`` defaults to the nominal pulse step."""
+        caps = self.caps
+        targets = np.atleast_2d(np.asarray(targets, dtype=float))
+        caps.check_window(origin, targets.shape, "program")
+        bad = ~np.isfinite(targets) | (targets < caps.g_min) | (targets > caps.g_max)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise EnvelopeError(f"program: target[{i}, {j}] = {targets[i, j]!r} S is outside the "
+                                f"programmable range [{caps.g_min}, {caps.g_max}] S")
+        tol = caps.dw_min if tol is None else tol
+        caps.check_range(tol, 0.0, 65535 * caps.g_lsb, "program tol", " S")
+        iters = caps.max_program_iters if max_iters is None else max_iters
+        caps.check_range(iters, 1, caps.max_program_iters, "program max_iters")
+        lo = int(np.ceil(caps.g_min / caps.g_lsb))
+        hi = int(np.floor(caps.g_max / caps.g_lsb))
+        codes = np.clip(np.rint(targets / caps.g_lsb), lo, hi)
+        nr, nc = targets.shape
+        payload = (Writer().array([*origin, nr, nc], "u2").put("u16", int(round(tol / caps.g_lsb)))
+                   .put("u16", int(iters)).array(codes, "u2").bytes())
+        r = self._transact(Msg.PROGRAM, payload,
+                           iters * self._exec_bound(nr, nr * caps.max_pulse_count), 2 * nr * nc + 10)
+        it, unconverged, pulses = r.get("u16"), r.get("u32"), r.get("u32")
+        reached = r.array("u2", nr * nc).reshape(nr, nc) * caps.g_lsb
+        r.end()
+        return ProgramResult(reached, it, unconverged, pulses)
+
+    def pulse(self, counts, origin: tuple[int, int] = (0, 0), amplitude: float = 1.0,
+              width_ns: int | None = None) -> int:
+        """Apply signed pulse counts (positive = potentiate) to a window; returns pulses sent."""
+        caps = self.caps
+        raw = np.atleast_2d(np.asarray(counts))
+        if not np.issubdtype(raw.dtype, np.integer):
+            raise EnvelopeError(f"pulse: counts must be integers, got {raw.dtype}")
+        caps.check_window(origin, raw.shape, "pulse")
+        if raw.size and np.abs(raw).max() > caps.max_pulse_count:
+            i, j = np.argwhere(np.abs(raw) > caps.max_pulse_count)[0]
+            raise EnvelopeError(f"pulse: count[{i}, {j}] = {raw[i, j]} exceeds the board's limit of "
+                                f"{caps.max_pulse_count} pulses per device per command")
+        caps.check_range(amplitude, 1e-3, caps.pulse_amp_max, "pulse amplitude", " V")
+        width = caps.pulse_width_ns if width_ns is None else int(width_ns)
+        caps.check_range(width, caps.pulse_width_min_ns, caps.pulse_width_max_ns, "pulse width", " ns")
+        nr, nc = raw.shape
+        payload = (Writer().array([*origin, nr, nc], "u2").put("u16", int(round(amplitude * 1000)))
+                   .put("u32", width).array(raw, "i1").bytes())
+        slots = int(np.abs(raw).max(axis=1).sum())
+        r = self._transact(Msg.PULSE, payload, self._exec_bound(0, slots, width), 4)
+        total = r.get("u32")
+        r.end()
+        return total
+
+    def update_outer(self, x, d, lr: float, bl: int | None = None, report_pulses: bool = False) -> UpdateResult:
+        """Stochastic pulse trains generated on the board: E[ΔG] = −lr · x dᵀ (S), with x (rows)
+        and d (columns) in [−1, 1] (sent as ±32767 codes)."""
+        caps = self.caps
+        x, d = np.asarray(x, dtype=float), np.asarray(d, dtype=float)
+        caps.check_shape(x, (caps.rows,), "update_outer x")
+        caps.check_shape(d, (caps.cols,), "update_outer d")
+        for name, a in (("x", x), ("d", d)):
+            if not np.isfinite(a).all() or np.abs(a).max(initial=0) > 1:
+                raise EnvelopeError(f"update_outer: {name} must lie in [-1, 1]")
+        bl = caps.max_bl if bl is None else int(bl)
+        caps.check_range(bl, 1, caps.max_bl, "update_outer BL")
+        caps.check_range(lr, 0.0, caps.dw_min * bl, "update_outer lr (needs lr <= dw_min*BL)", " S")
+        payload = (Writer().put("f64", float(lr)).put("u16", bl).put("u8", REPORT_PULSES if report_pulses else 0)
+                   .array(np.rint(x * UNIT_CODE), "i2").array(np.rint(d * UNIT_CODE), "i2").bytes())
+        size = 4 + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
+        r = self._transact(Msg.UPDATE_OUTER, payload, self._exec_bound(0, bl), size)
+        total = r.get("u32")
+        pulse_map = r.sparse((caps.rows, caps.cols)) if report_pulses else None
+        r.end()
+        return UpdateResult(total, pulse_map)
+
+    def local_learn(self, mode: str, outputs, targets, *, alpha: float, eta: float | None = None,
+                    beta: float | None = None, inputs=None, report_pulses: bool = False) -> LearnResult:
+        """Coupled learning (``mode="cl"``, nudge ``eta``) or circuit EP (``mode="ep"``, nudge
+        conductance ``beta`` in S) run by the board on its configured lines.
+
+        ``targets``: (n_out,) or (k, n_out) volts for the ``outputs`` lines (which must float).
+        ``inputs``: optional (k, n_driven) volts replacing the driven lines' voltages per sample,
+        in ascending line order; the board sums the k updates.
+        """
+        caps = self.caps
+        m = {"cl": LearnMode.CL, "ep": LearnMode.EP}.get(str(mode).lower())
+        if m is None:
+            raise EnvelopeError(f"local_learn: mode {mode!r} is neither 'cl' nor 'ep'")
+        param = eta if m == LearnMode.CL else beta
+        if param is None:
+            raise EnvelopeError(f"local_learn: mode {mode!r} needs {'eta' if m == LearnMode.CL else 'beta'}")
+        if m == LearnMode.CL:
+            caps.check_range(param, 1e-300, 1.0, "local_learn eta")
+        else:
+            caps.check_range(param, 1e-300, np.inf, "local_learn beta", " S")
+        caps.check_range(alpha, 0.0, np.inf, "local_learn alpha")
+        outs = caps.check_lines(outputs, "local_learn outputs")
+        if outs.size == 0:
+            raise EnvelopeError("local_learn: no output lines")
+        if self.line_modes is not None:
+            driven_outs = [int(o) for o in outs if self.line_modes[o] != LineMode.FLOAT]
+            if driven_outs:
+                raise EnvelopeError(f"local_learn: output line {driven_outs[0]} is not floating in the "
+                                    "current configuration")
+        tgt = np.atleast_2d(np.asarray(targets, dtype=float))
+        k = tgt.shape[0]
+        caps.check_shape(tgt, (k, outs.size), "local_learn targets")
+        caps.check_range(k, 1, caps.max_batch, "local_learn batch")
+        n_driven = int((self.line_modes == LineMode.DRIVE).sum()) if self.line_modes is not None else 0
+        if inputs is None:
+            drive = np.zeros((k, 0), np.int16)
+        else:
+            drive_v = np.atleast_2d(np.asarray(inputs, dtype=float))
+            caps.check_shape(drive_v, (k, n_driven), "local_learn inputs")
+            drive = caps.dac_codes(drive_v, "local_learn input")
+        samples = np.concatenate([drive, caps.dac_codes(tgt, "local_learn target")], axis=1)
+        payload = (Writer().put("u8", m).put("u8", REPORT_PULSES if report_pulses else 0)
+                   .put("f64", float(param)).put("f64", float(alpha)).put("u16", outs.size).put("u16", k)
+                   .put("u16", drive.shape[1]).array(outs, "u2").array(samples, "i2").bytes())
+        n_float = caps.lines - n_driven
+        size = 8 + 2 * n_float + 8 * k * n_float + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
+        r = self._transact(Msg.LOCAL_LEARN, payload,
+                           self._exec_bound(2 * k, caps.rows * caps.max_pulse_count), size)
+        total, nf, kk = r.get("u32"), r.get("u16"), r.get("u16")
+        lines = r.array("u2", nf).astype(np.int64)
+        free = r.array("i4", kk * nf).reshape(kk, nf) * caps.v_adc_lsb
+        second = r.array("i4", kk * nf).reshape(kk, nf) * caps.v_adc_lsb
+        pulse_map = r.sparse((caps.rows, caps.cols)) if report_pulses else None
+        r.end()
+        return LearnResult(lines, free, second, total, pulse_map)
+
+    def counters(self) -> Counters:
+        caps = self.caps
+        n = caps.rows * caps.cols
+        r = self._transact(Msg.GET_COUNTERS, exec_s=self._exec_bound(), reply_size=35 + 8 * n)
+        head = [r.get("u32") for _ in range(6)]
+        last_valid, last_seq, last_crc = r.get("u8"), r.get("u16"), r.get("u32")
+        up = r.array("u4", n).reshape(caps.rows, caps.cols).astype(np.int64)
+        down = r.array("u4", n).reshape(caps.rows, caps.cols).astype(np.int64)
+        r.end()
+        return Counters(*head, last_valid, last_seq, last_crc, up, down)

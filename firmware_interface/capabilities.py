@@ -1,0 +1,147 @@
+"""HELLO: what the board declares about itself, and the envelope checks the host derives from it.
+
+The field list below *is* the HELLO reply layout (after the common ``exec_us`` prefix), in order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .codec import Reader, Writer
+from .errors import EnvelopeError
+
+_LAYOUT = {
+    "protocol_version": "u16", "firmware_major": "u8", "firmware_minor": "u8", "board_id": "u32",
+    "model_id": "16s", "model_hash": "u32", "rows": "u16", "cols": "u16",
+    "dac_bits": "u8", "adc_bits": "u8", "v_lsb": "f64", "v_adc_lsb": "f64", "i_adc_lsb": "f64",
+    "g_lsb": "f64", "v_max": "f64", "g_min": "f64", "g_max": "f64", "dw_min": "f64",
+    "pulse_amp_max": "f64", "pulse_width_min_ns": "u32", "pulse_width_max_ns": "u32",
+    "max_pulse_count": "u16", "max_bl": "u16", "max_batch": "u16", "max_program_iters": "u16",
+    "max_payload": "u16", "baud": "u32", "latency_us": "u32", "t_command_ns": "u32",
+    "t_settle_ns": "u32", "t_adc_ns": "u32", "pulse_width_ns": "u32", "pulse_gap_ns": "u32",
+}
+_SESSION = {"boot_count": "u32", "last_valid": "u8", "last_seq": "u16", "last_crc": "u32"}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    protocol_version: int
+    firmware_major: int
+    firmware_minor: int
+    board_id: int
+    model_id: str
+    model_hash: int
+    rows: int
+    cols: int
+    dac_bits: int
+    adc_bits: int
+    v_lsb: float  # V per DAC code
+    v_adc_lsb: float  # V per voltage-ADC code
+    i_adc_lsb: float  # A per current-ADC code
+    g_lsb: float  # S per conductance code (uint16)
+    v_max: float  # drive limit, V
+    g_min: float  # programmable range, S
+    g_max: float
+    dw_min: float  # nominal conductance step of one pulse, S
+    pulse_amp_max: float
+    pulse_width_min_ns: int
+    pulse_width_max_ns: int
+    max_pulse_count: int
+    max_bl: int
+    max_batch: int
+    max_program_iters: int
+    max_payload: int
+    baud: int  # the board's UART rate (0 = native USB, use the host's setting)
+    latency_us: int  # per-transfer latency the board adds (USB frame / latency timer)
+    t_command_ns: int
+    t_settle_ns: int
+    t_adc_ns: int
+    pulse_width_ns: int
+    pulse_gap_ns: int
+
+    @property
+    def lines(self) -> int:
+        return self.rows + self.cols
+
+    @property
+    def dac_max(self) -> int:
+        return 2 ** (self.dac_bits - 1) - 1
+
+    # -- envelope checks (raise before anything is sent) --------------------------------------
+    def dac_codes(self, volts, what: str) -> np.ndarray:
+        v = np.asarray(volts, dtype=float)
+        bad = ~np.isfinite(v) | (np.abs(v) > self.v_max * (1 + 1e-12))
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise EnvelopeError(f"{what}[{i}] = {v.ravel()[i]!r} V is outside the board's drive range "
+                                f"±{self.v_max} V")
+        return np.clip(np.rint(v / self.v_lsb), -self.dac_max, self.dac_max).astype(np.int16)
+
+    def check_shape(self, array: np.ndarray, shape: tuple[int, ...], what: str) -> None:
+        if array.shape != shape:
+            raise EnvelopeError(f"{what}: shape {array.shape} does not fit the board ({shape} expected)")
+
+    def check_window(self, origin: tuple[int, int], shape: tuple[int, int], what: str) -> None:
+        r0, c0 = origin
+        nr, nc = shape
+        if r0 < 0 or c0 < 0 or nr < 1 or nc < 1 or r0 + nr > self.rows or c0 + nc > self.cols:
+            raise EnvelopeError(f"{what}: window rows {r0}..{r0 + nr - 1}, cols {c0}..{c0 + nc - 1} "
+                                f"is outside the {self.rows}x{self.cols} array")
+
+    def check_range(self, value, low, high, what: str, unit: str = "") -> None:
+        if not (np.isfinite(value) and low <= value <= high):
+            raise EnvelopeError(f"{what} = {value!r}{unit} is outside the board's envelope "
+                                f"[{low}, {high}]{unit}")
+
+    def check_lines(self, lines, what: str) -> np.ndarray:
+        arr = np.asarray(lines, dtype=np.int64).ravel()
+        bad = (arr < 0) | (arr >= self.lines)
+        if bad.any():
+            raise EnvelopeError(f"{what}: line {int(arr[bad][0])} does not exist (lines 0..{self.lines - 1}: "
+                                f"rows 0..{self.rows - 1}, columns {self.rows}..{self.lines - 1})")
+        if len(set(arr.tolist())) != arr.size:
+            raise EnvelopeError(f"{what}: a line is listed twice")
+        return arr
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Non-volatile facts HELLO reports: boots so far and the last command executed (any session)."""
+
+    boot_count: int
+    last_valid: int
+    last_seq: int
+    last_crc: int
+
+
+def _put(w: Writer, kind: str, value) -> None:
+    if kind == "16s":
+        w.raw(value.encode("ascii", "replace")[:16].ljust(16, b"\0"))
+    else:
+        w.put(kind, value)
+
+
+def _get(r: Reader, kind: str):
+    if kind == "16s":
+        return bytes(r.array("u1", 16)).rstrip(b"\0").decode("ascii", "replace")
+    return r.get(kind)
+
+
+def encode_hello(caps: Capabilities, session: SessionInfo) -> bytes:
+    w = Writer()
+    for name, kind in _LAYOUT.items():
+        _put(w, kind, getattr(caps, name))
+    for name, kind in _SESSION.items():
+        _put(w, kind, getattr(session, name))
+    return w.bytes()
+
+
+def decode_hello(r: Reader) -> tuple[Capabilities, SessionInfo]:
+    caps = Capabilities(**{name: _get(r, kind) for name, kind in _LAYOUT.items()})
+    session = SessionInfo(**{name: _get(r, kind) for name, kind in _SESSION.items()})
+    r.end()
+    return caps, session
+
+
+assert list(_LAYOUT) == [f.name for f in fields(Capabilities)]

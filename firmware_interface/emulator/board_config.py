@@ -1,0 +1,54 @@
+"""What a board is, apart from its devices: size, safe envelope, execution timing, identity."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..protocol import PROTOCOL_VERSION
+from .devices import DeviceConfig, ideal
+
+
+@dataclass(frozen=True)
+class EnvelopeConfig:
+    """Limits the board enforces (and declares in HELLO so the host can refuse early)."""
+
+    pulse_amp_max: float = 2.5  # V
+    pulse_width_min_ns: int = 10
+    pulse_width_max_ns: int = 1_000_000
+    max_pulse_count: int = 100  # per device per command (≤ 127: PULSE counts are int8)
+    max_bl: int = 255  # UPDATE_OUTER pulse-train length
+    max_batch: int = 64  # vectors per MVM, samples per LOCAL_LEARN
+    max_program_iters: int = 100
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    """Device execution time model (what the board spends, not the link)."""
+
+    t_command_ns: int = 5_000  # per command: parse, dispatch
+    t_settle_ns: int = 1_000  # analog settling after the lines change
+    t_adc_ns: int = 1_000  # one conversion (all lines in parallel)
+    pulse_width_ns: int = 1_000  # width of the pulses the board generates itself
+    pulse_gap_ns: int = 200  # between consecutive pulses on one row
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    rows: int = 16
+    cols: int = 16
+    device: DeviceConfig = field(default_factory=lambda: ideal)
+    envelope: EnvelopeConfig = field(default_factory=EnvelopeConfig)
+    timing: TimingConfig = field(default_factory=TimingConfig)
+    seed: int = 0  # device-to-device variation
+    noise_seed: int = 1  # cycle-to-cycle and read noise, stochastic rounding and pulse trains
+    board_id: int = 0xE5_0001
+    firmware_version: tuple[int, int] = (1, 0)
+    protocol_version: int = PROTOCOL_VERSION  # only changed to emulate an old or new firmware
+    max_payload: int = 8192
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.rows <= 1024 and 1 <= self.cols <= 1024):
+            raise ValueError(f"board size {self.rows}x{self.cols}: rows and cols must be in [1, 1024]")
+        if not 64 <= self.max_payload <= 65535:
+            raise ValueError(f"max_payload {self.max_payload} must be in [64, 65535]")
+        if not 1 <= self.envelope.max_pulse_count <= 127:
+            raise ValueError(f"max_pulse_count {self.envelope.max_pulse_count} must be in [1, 127]")

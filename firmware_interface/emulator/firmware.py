@@ -1,0 +1,427 @@
+"""The board's firmware: frames in, replies out, commands executed exactly once.
+
+It owns the volatile MCU state (session, line configuration, reply cache, partial frames) and
+the non-volatile record (counters, last executed command) that survives a reset. Byte timing
+and faults live in :mod:`.link`; physics in :mod:`.crossbar` and :mod:`.network`.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..capabilities import Capabilities, SessionInfo, encode_hello
+from ..codec import Reader, Writer
+from ..errors import MalformedFrame
+from ..framing import BadFrame, Frame, FrameDecoder, Reassembler, fragment
+from ..protocol import (MIN_FRAME, RECORDED, REPLY_BIT, REPORT_PULSES, SESSIONLESS, UNIT_CODE,
+                        Flag, LearnMode, LineMode, Msg, Status)
+from .board_config import BoardConfig
+from .crossbar import Crossbar
+from .network import NoReference, solve
+
+
+class CommandError(Exception):
+    def __init__(self, status: Status, detail: str):
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+@dataclass
+class NonVolatile:
+    """FRAM contents: survive any reset, including the boot counter itself."""
+
+    rows: int
+    cols: int
+    commands: int = 0
+    crc_errors: int = 0
+    cache_hits: int = 0
+    boot_count: int = 0
+    rx_overflows: int = 0
+    nacks: int = 0
+    last_valid: int = 0
+    last_seq: int = 0
+    last_crc: int = 0
+    pulses_up: np.ndarray = field(init=False)
+    pulses_down: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pulses_up = np.zeros((self.rows, self.cols), np.int64)
+        self.pulses_down = np.zeros((self.rows, self.cols), np.int64)
+
+    def count_pulses(self, counts: np.ndarray) -> None:
+        self.pulses_up += np.maximum(counts, 0)
+        self.pulses_down += np.maximum(-counts, 0)
+
+
+class Firmware:
+    def __init__(self, config: BoardConfig, baud: int = 0, latency_s: float = 0.0):
+        self.config = c = config
+        self.R, self.C = c.rows, c.cols
+        d, p = c.device, c.device.periphery
+        self.crossbar = Crossbar(c.rows, c.cols, d, c.seed, c.noise_seed)
+        self.nv = NonVolatile(c.rows, c.cols)
+        adc_max = 2 ** (p.adc_bits - 1) - 1
+        self.caps = Capabilities(
+            protocol_version=c.protocol_version, firmware_major=c.firmware_version[0],
+            firmware_minor=c.firmware_version[1], board_id=c.board_id, model_id=d.name[:16],
+            model_hash=d.model_hash, rows=c.rows, cols=c.cols, dac_bits=p.dac_bits, adc_bits=p.adc_bits,
+            v_lsb=p.v_max / (2 ** (p.dac_bits - 1) - 1), v_adc_lsb=p.v_max / adc_max,
+            i_adc_lsb=p.i_max / adc_max, g_lsb=p.g_fullscale / 65535, v_max=p.v_max, g_min=d.g_min,
+            g_max=d.g_max, dw_min=d.dw_min, pulse_amp_max=c.envelope.pulse_amp_max,
+            pulse_width_min_ns=c.envelope.pulse_width_min_ns,
+            pulse_width_max_ns=c.envelope.pulse_width_max_ns,
+            max_pulse_count=c.envelope.max_pulse_count, max_bl=c.envelope.max_bl,
+            max_batch=c.envelope.max_batch, max_program_iters=c.envelope.max_program_iters,
+            max_payload=c.max_payload, baud=baud, latency_us=round(latency_s * 1e6),
+            t_command_ns=c.timing.t_command_ns, t_settle_ns=c.timing.t_settle_ns,
+            t_adc_ns=c.timing.t_adc_ns, pulse_width_ns=c.timing.pulse_width_ns,
+            pulse_gap_ns=c.timing.pulse_gap_ns)
+        self._adc_max = adc_max
+        self._decoder = FrameDecoder(c.max_payload)
+        self._assembly = Reassembler(16 * (c.rows + 1) * (c.cols + 1) + 8 * c.envelope.max_batch * (c.rows + c.cols))
+        self._handlers = {
+            Msg.HELLO: self._hello, Msg.PING: self._ping, Msg.RESET: self._reset,
+            Msg.CONFIGURE_LINES: self._configure_lines, Msg.MEASURE: self._measure,
+            Msg.MVM: self._mvm, Msg.MVM_T: self._mvm, Msg.READ_CONDUCTANCES: self._read_conductances,
+            Msg.PROGRAM: self._program, Msg.PULSE: self._pulse, Msg.UPDATE_OUTER: self._update_outer,
+            Msg.LOCAL_LEARN: self._local_learn, Msg.GET_COUNTERS: self._get_counters,
+        }
+        self._boot()
+
+    # -- MCU state ------------------------------------------------------------------------------
+    def _boot(self) -> None:
+        self.session = False
+        self.modes = np.zeros(self.R + self.C, np.uint8)
+        self.volts = np.zeros(self.R + self.C)
+        self._cache: tuple | None = None
+        self._reply_max = self.config.max_payload
+        self._decoder.reset()
+        self._assembly.reset()
+
+    def reset(self) -> None:
+        """Power-cycle / watchdog reset: volatile state is lost, FRAM and devices are kept."""
+        self.nv.boot_count += 1
+        self._boot()
+
+    # -- bytes → replies ------------------------------------------------------------------------
+    def receive(self, data: bytes) -> list[tuple[int, bytes, float]]:
+        """Feed received bytes; return ``(end_offset, reply_bytes, exec_s)`` per reply."""
+        out = []
+        for end, item in self._decoder.feed(data):
+            if isinstance(item, BadFrame):
+                self.nv.crc_errors += 1
+                if item.size >= MIN_FRAME:
+                    self.nv.nacks += 1
+                    out.append((end, self._encode(Msg.NACK, 0, Status.BAD_FRAME, item.reason.encode(), 0.0), 0.0))
+                continue
+            payload = self._assembly.add(item)
+            if payload is not None:
+                out.append((end, *self._handle(item, payload)))
+        return out
+
+    def _encode(self, type_: int, seq: int, status: int, body: bytes, exec_s: float, flags: int = 0) -> bytes:
+        flags |= Flag.SESSION if self.session else 0
+        payload = min(round(exec_s * 1e6), 2 ** 32 - 1).to_bytes(4, "little") + body
+        return fragment(self.config.protocol_version, type_, seq, flags, status, payload, self._reply_max)
+
+    def _handle(self, frame: Frame, payload: bytes) -> tuple[bytes, float]:
+        t_cmd = self.config.timing.t_command_ns * 1e-9
+        reply_type = (frame.type | REPLY_BIT) & 0xFF
+        if frame.version != self.config.protocol_version:
+            detail = f"board speaks protocol {self.config.protocol_version}, frame has {frame.version}"
+            return self._encode(reply_type, frame.seq, Status.BAD_VERSION, detail.encode(), t_cmd), t_cmd
+        handler = self._handlers.get(frame.type)
+        if handler is None:
+            detail = f"unknown message type 0x{frame.type:02x}"
+            return self._encode(reply_type, frame.seq, Status.UNKNOWN_TYPE, detail.encode(), t_cmd), t_cmd
+        msg = Msg(frame.type)
+        key = (frame.seq, zlib.crc32(bytes([frame.type]) + payload))
+        if self._cache is not None and self._cache[0] == key:
+            self.nv.cache_hits += 1
+            _, status, body, exec_s = self._cache
+            return self._encode(reply_type, frame.seq, status, body, exec_s, Flag.CACHED), t_cmd
+        if not self.session and msg not in SESSIONLESS:
+            detail = f"{msg.name} needs a session: send HELLO first (boot {self.nv.boot_count})"
+            return self._encode(reply_type, frame.seq, Status.NO_SESSION, detail.encode(), t_cmd), t_cmd
+        self.nv.commands += 1
+        try:
+            body, exec_s = handler(msg, Reader(payload, msg.name))
+            status = Status.OK
+        except MalformedFrame as exc:
+            status, body, exec_s = Status.BAD_LENGTH, str(exc).encode(), 0.0
+        except CommandError as exc:
+            status, body, exec_s = exc.status, f"{msg.name}: {exc.detail}".encode(), 0.0
+        exec_s += t_cmd
+        if status == Status.OK and msg in RECORDED:
+            self.nv.last_valid, self.nv.last_seq, self.nv.last_crc = 1, key[0], key[1]
+        self._cache = (key, status, body, exec_s)
+        return self._encode(reply_type, frame.seq, status, body, exec_s), exec_s
+
+    # -- measurement path -------------------------------------------------------------------------
+    def _adc(self, values: np.ndarray, lsb: float) -> tuple[np.ndarray, np.ndarray]:
+        """Noise, clipping and rounding of one conversion: ``(codes, what the board itself sees)``."""
+        fs = lsb * self._adc_max
+        noisy = np.clip(values + self.crossbar.read_noise(values.shape, fs), -fs, fs)
+        codes = np.rint(noisy / lsb).astype(np.int64)
+        seen = codes * lsb if self.config.device.periphery.quantize else noisy
+        return codes.astype(np.int32), seen
+
+    def _read_g(self, window: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+        g = self.crossbar.g[window]
+        fs = self.config.device.periphery.g_fullscale
+        noisy = np.clip(g + self.crossbar.read_noise(g.shape, fs), 0.0, fs)
+        codes = np.rint(noisy / self.caps.g_lsb).astype(np.uint16)
+        return codes, (codes * self.caps.g_lsb if self.config.device.periphery.quantize else noisy)
+
+    # -- timing ------------------------------------------------------------------------------------
+    def _t_convert(self, n: int = 1) -> float:
+        t = self.config.timing
+        return n * (t.t_settle_ns + t.t_adc_ns) * 1e-9
+
+    def _t_pulses(self, counts: np.ndarray, width_ns: int) -> float:
+        """Rows are pulsed one after another, the columns of a row in parallel."""
+        per_row = np.abs(counts).max(axis=1) if counts.size else np.zeros(1)
+        return float(per_row.sum()) * (width_ns + self.config.timing.pulse_gap_ns) * 1e-9
+
+    # -- checks --------------------------------------------------------------------------------------
+    def _window(self, r: Reader) -> tuple[slice, slice]:
+        r0, c0, nr, nc = (r.get("u16") for _ in range(4))
+        if nr < 1 or nc < 1 or r0 + nr > self.R or c0 + nc > self.C:
+            raise CommandError(Status.BAD_ARGUMENT, f"window rows {r0}+{nr}, cols {c0}+{nc} outside {self.R}x{self.C}")
+        return slice(r0, r0 + nr), slice(c0, c0 + nc)
+
+    def _volts(self, codes: np.ndarray, what: str) -> np.ndarray:
+        bad = np.abs(codes.astype(np.int64)) > self.caps.dac_max
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise CommandError(Status.ENVELOPE, f"{what}[{i}] code {codes[i]} beyond DAC range ±{self.caps.dac_max}")
+        return codes * self.caps.v_lsb
+
+    def _batch(self, k: int) -> None:
+        if not 1 <= k <= self.caps.max_batch:
+            raise CommandError(Status.ENVELOPE, f"batch {k} outside 1..{self.caps.max_batch}")
+
+    def _apply_dg(self, dg: np.ndarray) -> np.ndarray:
+        """Δg → device: exact on analog (ideal) models, else stochastically rounded pulses."""
+        if self.config.device.analog_update:
+            self.crossbar.write_analog(dg)
+            return np.zeros(dg.shape, np.int64)
+        steps = dg / self.caps.dw_min
+        floor = np.floor(steps)
+        n = (floor + (self.crossbar.noise.random(dg.shape) < steps - floor)).astype(np.int64)
+        n = np.clip(n, -self.caps.max_pulse_count, self.caps.max_pulse_count)
+        self.crossbar.pulse(n)
+        self.nv.count_pulses(n)
+        return n
+
+    # -- handlers: (msg, reader) → (reply body after exec_us, execution time) ----------------------
+    def _hello(self, msg, r):
+        host_max = r.get("u16")
+        r.end()
+        if host_max < 64:
+            raise CommandError(Status.BAD_ARGUMENT, f"host max payload {host_max} < 64")
+        self._reply_max = min(self.config.max_payload, host_max)
+        info = SessionInfo(self.nv.boot_count, self.nv.last_valid, self.nv.last_seq, self.nv.last_crc)
+        self.session = True
+        return encode_hello(self.caps, info), 0.0
+
+    def _ping(self, msg, r):
+        return r.rest(), 0.0
+
+    def _reset(self, msg, r):
+        r.end()
+        self.reset()
+        return b"", 0.0
+
+    def _configure_lines(self, msg, r):
+        n = self.R + self.C
+        modes, codes = r.array("u1", n), r.array("i2", n)
+        r.end()
+        bad = modes > max(LineMode)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise CommandError(Status.BAD_ARGUMENT, f"line {i}: mode {modes[i]} is not FLOAT/DRIVE/SENSE")
+        volts = self._volts(np.where(modes == LineMode.DRIVE, codes, 0), "line")
+        self.modes, self.volts = modes, volts
+        return b"", self.config.timing.t_settle_ns * 1e-9
+
+    def _measure(self, msg, r):
+        r.end()
+        try:
+            V, I = solve(self.crossbar.g, self.modes, self.volts)
+        except NoReference as exc:
+            raise CommandError(Status.NOT_CONFIGURED, str(exc)) from None
+        v_codes, _ = self._adc(V, self.caps.v_adc_lsb)
+        i_codes, _ = self._adc(I, self.caps.i_adc_lsb)
+        return Writer().array(v_codes, "i4").array(i_codes, "i4").bytes(), self._t_convert()
+
+    def _mvm(self, msg, r):
+        k = r.get("u16")
+        self._batch(k)
+        n_in = self.R if msg == Msg.MVM else self.C
+        volts = self._volts(r.array("i2", k * n_in), "input").reshape(k, n_in)
+        r.end()
+        G = self.crossbar.g
+        currents = volts @ G if msg == Msg.MVM else volts @ G.T
+        codes, _ = self._adc(currents, self.caps.i_adc_lsb)
+        return Writer().array(codes, "i4").bytes(), self._t_convert(k)
+
+    def _read_conductances(self, msg, r):
+        window = self._window(r)
+        r.end()
+        codes, _ = self._read_g(window)
+        return Writer().array(codes, "u2").bytes(), self._t_convert(codes.shape[0])
+
+    def _program(self, msg, r):
+        window = self._window(r)
+        tol, iters = r.get("u16"), r.get("u16")
+        shape = (window[0].stop - window[0].start, window[1].stop - window[1].start)
+        target_codes = r.array("u2", shape[0] * shape[1]).reshape(shape)
+        r.end()
+        lo, hi = np.ceil(self.caps.g_min / self.caps.g_lsb), np.floor(self.caps.g_max / self.caps.g_lsb)
+        if ((target_codes < lo) | (target_codes > hi)).any():
+            raise CommandError(Status.ENVELOPE, f"target codes outside the programmable range {lo:.0f}..{hi:.0f}")
+        if not 1 <= iters <= self.caps.max_program_iters:
+            raise CommandError(Status.ENVELOPE, f"max iterations {iters} outside 1..{self.caps.max_program_iters}")
+        target, tol_s = target_codes * self.caps.g_lsb, tol * self.caps.g_lsb
+        exec_s, total = 0.0, 0
+        for it in range(1, iters + 1):
+            codes, seen = self._read_g(window)
+            exec_s += self._t_convert(shape[0])
+            err = target - seen
+            off = np.abs(err) > tol_s
+            if not off.any() or it == iters:
+                break
+            dg = np.zeros((self.R, self.C))
+            dg[window] = np.where(off, err, 0.0)
+            n = self._apply_dg(dg)
+            total += int(np.abs(n).sum())
+            exec_s += self._t_pulses(n, self.config.timing.pulse_width_ns)
+        body = Writer().put("u16", it).put("u32", int(off.sum())).put("u32", total).array(codes, "u2")
+        return body.bytes(), exec_s
+
+    def _pulse(self, msg, r):
+        window = self._window(r)
+        amp_mv, width = r.get("u16"), r.get("u32")
+        shape = (window[0].stop - window[0].start, window[1].stop - window[1].start)
+        counts = r.array("i1", shape[0] * shape[1]).reshape(shape).astype(np.int64)
+        r.end()
+        env = self.config.envelope
+        if not 0 < amp_mv <= round(env.pulse_amp_max * 1000):
+            raise CommandError(Status.ENVELOPE, f"pulse amplitude {amp_mv} mV outside (0, {env.pulse_amp_max * 1000:.0f}] mV")
+        if not env.pulse_width_min_ns <= width <= env.pulse_width_max_ns:
+            raise CommandError(Status.ENVELOPE, f"pulse width {width} ns outside "
+                               f"[{env.pulse_width_min_ns}, {env.pulse_width_max_ns}] ns")
+        if np.abs(counts).max() > env.max_pulse_count:
+            raise CommandError(Status.ENVELOPE, f"pulse count {int(np.abs(counts).max())} > {env.max_pulse_count}")
+        full = np.zeros((self.R, self.C), np.int64)
+        full[window] = counts
+        self.crossbar.pulse(full)
+        self.nv.count_pulses(full)
+        return Writer().put("u32", int(np.abs(counts).sum())).bytes(), self._t_pulses(counts, width)
+
+    def _update_outer(self, msg, r):
+        lr, bl, flags = r.get("f64"), r.get("u16"), r.get("u8")
+        x, d = r.array("i2", self.R), r.array("i2", self.C)
+        r.end()
+        if not 1 <= bl <= self.caps.max_bl:
+            raise CommandError(Status.ENVELOPE, f"BL {bl} outside 1..{self.caps.max_bl}")
+        if (x == -32768).any() or (d == -32768).any():
+            raise CommandError(Status.BAD_ARGUMENT, "x/d code -32768 (codes are ±32767)")
+        if not (np.isfinite(lr) and 0 <= lr <= self.caps.dw_min * bl):
+            raise CommandError(Status.ENVELOPE, f"lr {lr!r} S outside [0, dw_min*BL = {self.caps.dw_min * bl:g}] S")
+        a = np.sqrt(lr / (self.caps.dw_min * bl))
+        noise = self.crossbar.noise
+        rows = noise.random((bl, self.R)) < a * np.abs(x) / UNIT_CODE
+        cols = noise.random((bl, self.C)) < a * np.abs(d) / UNIT_CODE
+        coincidences = rows.T.astype(np.int64) @ cols.astype(np.int64)
+        n = -np.sign(x)[:, None].astype(np.int64) * np.sign(d)[None, :] * coincidences
+        self.crossbar.pulse(n)
+        self.nv.count_pulses(n)
+        body = Writer().put("u32", int(np.abs(n).sum()))
+        if flags & REPORT_PULSES:
+            body.sparse(n)
+        t = self.config.timing
+        return body.bytes(), bl * (t.pulse_width_ns + t.pulse_gap_ns) * 1e-9
+
+    def _local_learn(self, msg, r):
+        mode, flags, param, alpha = r.get("u8"), r.get("u8"), r.get("f64"), r.get("f64")
+        n_out, k, n_drive = r.get("u16"), r.get("u16"), r.get("u16")
+        outs = r.array("u2", n_out).astype(np.int64)
+        samples = r.array("i2", k * (n_drive + n_out)).reshape(k, n_drive + n_out)
+        r.end()
+        R, C = self.R, self.C
+        if mode not in (LearnMode.CL, LearnMode.EP):
+            raise CommandError(Status.BAD_ARGUMENT, f"mode {mode} is neither CL (0) nor EP (1)")
+        if mode == LearnMode.CL and not (np.isfinite(param) and 0 < param <= 1):
+            raise CommandError(Status.BAD_ARGUMENT, f"eta {param!r} outside (0, 1]")
+        if mode == LearnMode.EP and not (np.isfinite(param) and param > 0):
+            raise CommandError(Status.BAD_ARGUMENT, f"beta {param!r} S must be > 0")
+        if not (np.isfinite(alpha) and alpha >= 0):
+            raise CommandError(Status.BAD_ARGUMENT, f"alpha {alpha!r} must be >= 0")
+        self._batch(k)
+        if n_out < 1 or (outs >= R + C).any() or len(set(outs.tolist())) != n_out:
+            raise CommandError(Status.BAD_ARGUMENT, f"output lines {outs.tolist()} must be distinct lines < {R + C}")
+        not_float = [int(o) for o in outs if self.modes[o] != LineMode.FLOAT]
+        if not_float:
+            raise CommandError(Status.NOT_CONFIGURED, f"output line {not_float[0]} is not floating")
+        driven = np.flatnonzero(self.modes == LineMode.DRIVE)
+        if n_drive not in (0, driven.size):
+            raise CommandError(Status.BAD_ARGUMENT, f"{n_drive} input voltages for {driven.size} driven lines")
+        floating = np.flatnonzero(self.modes == LineMode.FLOAT)
+        inputs = self._volts(samples[:, :n_drive].ravel(), "input").reshape(k, n_drive)
+        targets = self._volts(samples[:, n_drive:].ravel(), "target").reshape(k, n_out)
+        G = self.crossbar.g.copy()
+        dg = np.zeros((R, C))
+        first, second = [], []
+        quantize = self.config.device.periphery.quantize
+        try:
+            for s in range(k):
+                volts = self.volts.copy()
+                if n_drive:
+                    volts[driven] = inputs[s]
+                V0 = self._sense_state(G, self.modes, volts, floating, first)
+                if mode == LearnMode.CL:
+                    clamp = V0[outs] + param * (targets[s] - V0[outs])
+                    if quantize:
+                        clamp = np.rint(clamp / self.caps.v_lsb) * self.caps.v_lsb
+                    modes2 = self.modes.copy()
+                    modes2[outs] = LineMode.DRIVE
+                    volts[outs] = clamp
+                    V1 = self._sense_state(G, modes2, volts, floating, second)
+                    scale = alpha / param  # (α/η)·[(ΔV^F)² − (ΔV^C)²]
+                else:
+                    V1 = self._sense_state(G, self.modes, volts, floating, second, outs, param, targets[s])
+                    scale = alpha / (2 * param)  # −α/(2β)·[(ΔV^β)² − (ΔV^0)²]
+                dV0 = V0[:R, None] - V0[None, R:]
+                dV1 = V1[:R, None] - V1[None, R:]
+                dg += scale * (dV0 ** 2 - dV1 ** 2)
+        except NoReference as exc:
+            raise CommandError(Status.NOT_CONFIGURED, str(exc)) from None
+        n = self._apply_dg(dg)
+        body = (Writer().put("u32", int(np.abs(n).sum())).put("u16", floating.size).put("u16", k)
+                .array(floating, "u2").array(np.concatenate(first), "i4").array(np.concatenate(second), "i4"))
+        if flags & REPORT_PULSES:
+            body.sparse(n)
+        return body.bytes(), 2 * self._t_convert(k) + self._t_pulses(n, self.config.timing.pulse_width_ns)
+
+    def _sense_state(self, G, modes, volts, floating, log, nudge=None, beta=0.0, target=None) -> np.ndarray:
+        """Relax the network, convert the floating lines; the board's view of all line voltages."""
+        V, _ = solve(G, modes, volts, nudge, beta, target)
+        codes, seen = self._adc(V[floating], self.caps.v_adc_lsb)
+        log.append(codes)
+        view = np.where(modes == LineMode.DRIVE, volts, 0.0)
+        view[floating] = np.where(modes[floating] == LineMode.FLOAT, seen, view[floating])
+        return view
+
+    def _get_counters(self, msg, r):
+        r.end()
+        nv = self.nv
+        w = Writer()
+        for value in (nv.commands, nv.crc_errors, nv.cache_hits, nv.boot_count, nv.rx_overflows, nv.nacks):
+            w.put("u32", value & 0xFFFFFFFF)
+        w.put("u8", nv.last_valid).put("u16", nv.last_seq).put("u32", nv.last_crc)
+        w.array(nv.pulses_up, "u4").array(nv.pulses_down, "u4")
+        return w.bytes(), 0.0

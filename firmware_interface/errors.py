@@ -1,0 +1,65 @@
+"""Exceptions of the host driver: each says what happened and names the thing involved."""
+from __future__ import annotations
+
+from .protocol import Status
+
+
+class BoardException(Exception):
+    """Base of everything the driver raises on purpose."""
+
+
+class PortError(BoardException, OSError):
+    """The serial port (device path, pty or URL) could not be opened."""
+
+
+class BoardTimeout(BoardException):
+    """No valid reply after all retries; whether the command ran is unknown (see ``seq``)."""
+
+    def __init__(self, message: str, seq: int | None = None):
+        super().__init__(message)
+        self.seq = seq
+
+
+class BoardError(BoardException):
+    """The board answered with an error status."""
+
+    def __init__(self, command: str, status: int, detail: str = ""):
+        try:
+            name = Status(status).name
+        except ValueError:
+            name = f"status {status}"
+        super().__init__(f"{command}: board answered {name}" + (f": {detail}" if detail else ""))
+        self.command = command
+        self.status = status
+        self.status_name = name
+        self.detail = detail
+
+
+class BoardReset(BoardError):
+    """The board rebooted: its session and line configuration are gone.
+
+    ``executed`` says whether the command in flight (``seq``) ran before the reset, from the
+    board's non-volatile record of the last executed command.
+    """
+
+    def __init__(self, command: str, seq: int, executed: bool, boot_count: int):
+        BoardException.__init__(
+            self,
+            f"{command} (seq {seq}): board reset (boot {boot_count}); the command "
+            f"{'was' if executed else 'was NOT'} executed before the reset; the line "
+            "configuration is lost and the session was reopened",
+        )
+        self.command, self.seq, self.executed, self.boot_count = command, seq, executed, boot_count
+        self.status, self.status_name, self.detail = int(Status.NO_SESSION), "NO_SESSION", ""
+
+
+class ProtocolMismatch(BoardException):
+    """Host and board speak different protocol versions."""
+
+
+class EnvelopeError(BoardException, ValueError):
+    """A request lies outside the envelope the board declared in HELLO; nothing was sent."""
+
+
+class MalformedFrame(BoardException):
+    """A CRC-valid frame whose payload does not have the declared layout."""

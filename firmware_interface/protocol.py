@@ -1,0 +1,74 @@
+"""Wire-protocol constants shared by the host driver and the board (see PROTOCOL.md).
+
+Kept in one place so that host and emulator cannot disagree on a number.
+"""
+from __future__ import annotations
+
+import struct
+from enum import IntEnum, IntFlag
+
+PROTOCOL_VERSION = 1
+
+#: version, type, seq, flags, status, frag_index, frag_count, payload length (little-endian)
+HEADER = struct.Struct("<BBHBBBBH")
+CRC_SIZE = 4
+MIN_FRAME = HEADER.size + CRC_SIZE
+REPLY_BIT = 0x80
+
+#: Voltage and current codes of the DAC/ADC are signed; x/d codes of UPDATE_OUTER are ±32767.
+UNIT_CODE = 32767
+
+
+class Msg(IntEnum):
+    HELLO = 0x01
+    PING = 0x02
+    RESET = 0x03
+    CONFIGURE_LINES = 0x10
+    MEASURE = 0x11
+    MVM = 0x12
+    MVM_T = 0x13
+    READ_CONDUCTANCES = 0x20
+    PROGRAM = 0x21
+    PULSE = 0x22
+    UPDATE_OUTER = 0x23
+    LOCAL_LEARN = 0x24
+    GET_COUNTERS = 0x30
+    NACK = 0x7F
+
+
+class Status(IntEnum):
+    OK = 0
+    BAD_VERSION = 1
+    UNKNOWN_TYPE = 2
+    BAD_LENGTH = 3
+    BAD_ARGUMENT = 4
+    ENVELOPE = 5
+    NO_SESSION = 6
+    NOT_CONFIGURED = 7
+    TOO_LARGE = 8
+    BAD_FRAME = 9
+
+
+class Flag(IntFlag):
+    NONE = 0
+    SESSION = 0x01  # reply: the board has an open session (cleared by any reset)
+    CACHED = 0x02  # reply: served from the reply cache, the command was not executed again
+
+
+class LineMode(IntEnum):
+    FLOAT = 0
+    DRIVE = 1
+    SENSE = 2
+
+
+class LearnMode(IntEnum):
+    CL = 0
+    EP = 1
+
+
+#: Commands a board accepts without an open session.
+SESSIONLESS = frozenset({Msg.HELLO, Msg.PING, Msg.RESET, Msg.GET_COUNTERS})
+#: Commands whose execution is recorded as "last executed" in non-volatile memory.
+RECORDED = frozenset(Msg) - {Msg.HELLO, Msg.NACK}
+#: Request flag bit of UPDATE_OUTER and LOCAL_LEARN: append the per-device pulse map to the reply.
+REPORT_PULSES = 0x01

@@ -1,0 +1,87 @@
+"""Typed results of the driver's methods, in physical units (V, A, S)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Per line (rows first, then columns): voltage, and current flowing from the array into the
+    line's driver or sense amplifier (zero on floating lines)."""
+
+    voltages: np.ndarray
+    currents: np.ndarray
+    rows: int
+
+    @property
+    def row_v(self) -> np.ndarray:
+        return self.voltages[:self.rows]
+
+    @property
+    def col_v(self) -> np.ndarray:
+        return self.voltages[self.rows:]
+
+    @property
+    def row_i(self) -> np.ndarray:
+        return self.currents[:self.rows]
+
+    @property
+    def col_i(self) -> np.ndarray:
+        return self.currents[self.rows:]
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    reached: np.ndarray  # last verify read, S
+    iterations: int  # verify reads used
+    unconverged: int  # devices still outside the tolerance (e.g. stuck)
+    pulses: int
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    pulses: int
+    pulse_map: np.ndarray | None  # signed pulses per device, if requested
+
+
+@dataclass(frozen=True)
+class LearnResult:
+    floating_lines: np.ndarray  # line indices, in the order of the columns below
+    free_v: np.ndarray  # (k, n_floating) free-state voltages the board measured, V
+    second_v: np.ndarray  # (k, n_floating) clamped (CL) or nudged (EP) state, V
+    pulses: int
+    pulse_map: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Counters:
+    commands: int  # commands executed (served-from-cache replies not included)
+    crc_errors: int  # bad frames received
+    cache_hits: int  # retries answered from the reply cache
+    boot_count: int
+    rx_overflows: int  # bytes lost because the RX FIFO was full
+    nacks: int
+    last_valid: int
+    last_seq: int
+    last_crc: int
+    pulses_up: np.ndarray  # (rows, cols) potentiating pulses applied so far, all sessions
+    pulses_down: np.ndarray
+
+
+@dataclass
+class LinkStats:
+    """What the driver spent and saw, cumulative. ``link_time_s`` is modelled from the bytes on
+    the wire, the baud rate and the declared latency; ``device_time_s`` is the execution time the
+    board reported."""
+
+    commands: int = 0
+    retries: int = 0
+    bad_frames: int = 0
+    nacks: int = 0
+    stale_frames: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    link_time_s: float = 0.0
+    device_time_s: float = 0.0
