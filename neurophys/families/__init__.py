@@ -11,13 +11,14 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..ir.graph import Graph
-from . import circuit, ep, least_action
+from . import circuit, ep, least_action, lse
 
 MODULES: dict[str, ModuleType] = {
     "ep": ep,
     "coupled_learning": circuit,
     "circuit_ep": circuit,
     "least_action": least_action,
+    "lse": lse,
 }
 
 

@@ -93,3 +93,19 @@ def resistor_network(n_inputs: int, n_outputs: int, n_hidden: int = 0, *, edges=
     else:
         rule = Rule("circuit_ep", lr=lr, beta=beta if beta is not None else eta, relaxation=Relaxation("direct"))
     return Graph(pops, coups, Cost("mse", "out"), rule, dataset, training or Training(), name)
+
+
+def lse_network(sizes: Sequence[int], *, epsilon=0.1, lr=0.1, cost="mse", bias=True, dataset: Dataset | None = None,
+                training: Training | None = None, seed=0, name="lse") -> Graph:
+    """x → l1 → … → out of log-sum-exp (Hamilton–Jacobi) populations at temperature `epsilon`."""
+    rng = np.random.default_rng(seed)
+    L = len(sizes) - 1
+    names = ["x"] + [f"l{i}" for i in range(1, L)] + ["out"]
+    pops = [Population("x", sizes[0], kind="input", role="input")]
+    for i in range(1, L + 1):
+        pops.append(Population(names[i], sizes[i], kind="lse", epsilon=epsilon, role="output" if i == L else "hidden",
+                               bias=np.zeros(sizes[i]) if bias else None))
+    coups = [Coupling(f"W{i}", names[i - 1], names[i], weight=rng.normal(0.0, 1.0, size=(sizes[i], sizes[i - 1])),
+                      symmetric=False) for i in range(1, L + 1)]
+    rule = Rule("lse", lr=lr, relaxation=Relaxation("direct"))
+    return Graph(pops, coups, Cost(cost, "out"), rule, dataset, training or Training(), name)

@@ -20,6 +20,9 @@ from .rule import Rule
 from .training import Training
 
 CIRCUIT_FAMILIES = ("coupled_learning", "circuit_ep")
+FEEDFORWARD_FAMILIES = ("least_action", "pc_alm", "lse")   # directed and acyclic
+DIRECTED_FAMILIES = FEEDFORWARD_FAMILIES + ("stlp",)          # stlp: any digraph, cycles allowed
+HOLOMORPHIC = ("sigmoid", "tanh", "linear")                    # complex-analytic activations
 
 
 @dataclass
@@ -148,28 +151,32 @@ class Graph:
             if self.cost.kind != "mse":
                 raise ValidationError("cost.kind", f"{fam} descends a voltage error; use 'mse'")
             return
+        unit_kind = "lse" if fam == "lse" else "rate"
         for i, p in enumerate(self.populations):
-            if p.kind not in ("input", "rate"):
-                raise ValidationError(f"populations[{i}].kind", f"{fam} needs input/rate populations; {p.name!r} is {p.kind!r}")
+            if p.kind not in ("input", unit_kind):
+                raise ValidationError(f"populations[{i}].kind", f"{fam} needs input/{unit_kind} populations; {p.name!r} is {p.kind!r}")
             if p.role == "ground":
                 raise ValidationError(f"populations[{i}].role", "'ground' is for circuit nodes")
+            if fam == "holomorphic_ep" and p.kind == "rate" and p.activation not in HOLOMORPHIC:
+                raise ValidationError(f"populations[{i}].activation", f"holomorphic EP needs a holomorphic activation "
+                                      f"({', '.join(map(repr, HOLOMORPHIC))}); {p.name!r} is {p.activation!r}")
         for i, c in enumerate(self.couplings):
             if c.kind != "dense":
                 raise ValidationError(f"couplings[{i}].kind", f"{fam} needs dense couplings, got {c.kind!r}")
-            if fam == "ep" and not c.symmetric:
+            if fam in ("ep", "holomorphic_ep") and not c.symmetric:
                 raise ValidationError(f"couplings[{i}].symmetric", "EP needs symmetric (energy-based) couplings")
-            if fam == "least_action":
-                if c.symmetric:
-                    raise ValidationError(f"couplings[{i}].symmetric", "least action runs on directed (feedforward) couplings")
-                if c.src == c.dst:
-                    raise ValidationError(f"couplings[{i}]", "a feedforward coupling cannot join a population to itself")
-        if fam == "least_action":
+            if fam in DIRECTED_FAMILIES and c.symmetric:
+                raise ValidationError(f"couplings[{i}].symmetric", f"{_label(fam)} runs on directed (feedforward) couplings"
+                                      if fam in FEEDFORWARD_FAMILIES else f"{fam} runs on directed couplings")
+            if fam in FEEDFORWARD_FAMILIES and c.src == c.dst:
+                raise ValidationError(f"couplings[{i}]", "a feedforward coupling cannot join a population to itself")
+        if fam in FEEDFORWARD_FAMILIES:
             self._check_acyclic()
 
     def _check_acyclic(self):
         order = topological_order(self)
         if order is None:
-            raise ValidationError("couplings", "least action needs a feedforward (acyclic) graph; the couplings form a cycle")
+            raise ValidationError("couplings", f"{_label(self.family)} needs a feedforward (acyclic) graph; the couplings form a cycle")
         for p in self.populations:
             if not p.clamped and not any(c.dst == p.name for c in self.couplings):
                 raise ValidationError(f"populations.{p.name}", "receives no coupling; it would never be driven")
@@ -182,6 +189,10 @@ class Graph:
             raise ValidationError("dataset", f"{self.dataset.source!r} gives {self.dataset.input_size} inputs but input populations hold {n_in}")
         if self.output.size != self.dataset.output_size:
             raise ValidationError("dataset", f"{self.dataset.source!r} has {self.dataset.output_size} classes but output {self.output.name!r} has size {self.output.size}")
+
+
+def _label(family: str) -> str:
+    return family.replace("_", " ") if family == "least_action" else family
 
 
 def topological_order(graph: Graph) -> list[str] | None:

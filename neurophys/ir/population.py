@@ -24,6 +24,7 @@ class Population:
     bias: np.ndarray | None = None
     trainable_bias: bool = True
     metadata: dict = field(default_factory=dict)
+    epsilon: float | None = None  # temperature of an `lse` population (0: the max-plus limit)
 
     def __post_init__(self):
         checks.name("name", self.name)
@@ -46,6 +47,12 @@ class Population:
             raise ValidationError("trainable_bias", f"{self.trainable_bias!r} must be true or false")
         if not isinstance(self.metadata, dict):
             raise ValidationError("metadata", "must be an object")
+        if self.kind == "lse":
+            if self.epsilon is None:
+                raise ValidationError("epsilon", "an 'lse' population needs a temperature epsilon >= 0")
+            self.epsilon = checks.number("epsilon", self.epsilon, nonneg=True)
+        elif self.epsilon is not None:
+            raise ValidationError("epsilon", f"only 'lse' populations have a temperature; {self.name!r} is {self.kind!r}")
 
     @property
     def clamped(self) -> bool:

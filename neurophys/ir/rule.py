@@ -12,7 +12,7 @@ from . import checks
 from .errors import ValidationError
 
 METHODS = ("euler", "anderson", "direct")
-FAMILIES = ("ep", "coupled_learning", "circuit_ep", "least_action")
+FAMILIES = ("ep", "coupled_learning", "circuit_ep", "least_action", "pc_alm", "stlp", "lse", "holomorphic_ep")
 ESTIMATORS = ("one_sided", "symmetric")
 
 # which integrators each family can use, and which hyper-parameters it needs
@@ -21,8 +21,14 @@ FAMILY_METHODS = {
     "coupled_learning": ("direct",),
     "circuit_ep": ("direct",),
     "least_action": ("euler",),
+    "pc_alm": ("euler",),
+    "stlp": ("euler",),
+    "lse": ("direct",),
+    "holomorphic_ep": ("euler", "anderson"),
 }
-FAMILY_NEEDS = {"ep": ("beta",), "circuit_ep": ("beta",), "coupled_learning": ("eta",), "least_action": ()}
+FAMILY_NEEDS = {"ep": ("beta",), "circuit_ep": ("beta",), "coupled_learning": ("eta",), "least_action": (),
+                "pc_alm": ("rho", "dual_lr"), "stlp": (), "lse": (), "holomorphic_ep": ("beta", "n_nudges")}
+REAL_HYPER = ("beta", "eta", "rho", "dual_lr")  # positive reals; n_nudges is an integer ≥ 2
 
 
 @dataclass
@@ -47,17 +53,25 @@ class Rule:
     eta: float | None = None
     estimator: str = "one_sided"
     relaxation: Relaxation = field(default_factory=Relaxation)
+    rho: float | None = None       # PC-ALM penalty weight of the augmented Lagrangian
+    dual_lr: float | None = None   # PC-ALM step of the multipliers' dual ascent
+    n_nudges: int | None = None    # holomorphic EP: complex nudges on the circle |β|
 
     def __post_init__(self):
         checks.one_of("family", self.family, FAMILIES)
         self.lr = checks.number("lr", self.lr, positive=True)
         checks.one_of("estimator", self.estimator, ESTIMATORS)
-        for hp in ("beta", "eta"):
+        for hp in REAL_HYPER + ("n_nudges",):
             value = getattr(self, hp)
             if hp in FAMILY_NEEDS[self.family]:
                 if value is None:
                     raise ValidationError(hp, f"family {self.family!r} needs {hp}")
-                setattr(self, hp, checks.number(hp, value, positive=True))
+                if hp == "n_nudges":
+                    self.n_nudges = checks.positive_int(hp, value)
+                    if self.n_nudges < 2:
+                        raise ValidationError(hp, f"{value} nudges cannot resolve a derivative (need at least 2)")
+                else:
+                    setattr(self, hp, checks.number(hp, value, positive=True))
             elif value is not None:
                 raise ValidationError(hp, f"family {self.family!r} has no {hp}")
         if self.family == "coupled_learning" and self.eta > 1:
