@@ -7,6 +7,7 @@ the host.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import zlib
@@ -28,6 +29,24 @@ HOST_MAX_PAYLOAD = 65535
 _RETRY = object()
 
 
+def _command(method):
+    """Run a public command under the lock; if the board turned out to have reset although this
+    command's reply was recovered, raise :class:`BoardReset` carrying the result."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            self._pending_reset = None
+            result = method(self, *args, **kwargs)
+            pending, self._pending_reset = self._pending_reset, None
+            if pending is not None:
+                pending.result = result
+                raise pending
+            return result
+
+    return wrapper
+
+
 class Board:
     """A crossbar board behind a serial port, pty or URL (``emu://``, ``socket://``)."""
 
@@ -44,6 +63,7 @@ class Board:
         self._assembly = Reassembler(1 << 24)
         self._seq = 0
         self._in_session = False
+        self._pending_reset: BoardReset | None = None
         try:
             self.hello()
         except BaseException:
@@ -173,22 +193,23 @@ class Board:
         status = frame.status
         if status == Status.BAD_VERSION:
             raise ProtocolMismatch(f"{msg.name}: {r.rest().decode('utf-8', 'replace')}")
-        lost_session = self._in_session and not frame.flags & Flag.SESSION and msg not in (Msg.HELLO, Msg.RESET)
-        if self._in_session and (status == Status.NO_SESSION or lost_session):
-            executed = True if status == Status.OK else None
-            self._after_reset(msg, seq, zlib.crc32(bytes([msg]) + request), executed)
+        if self._in_session and status == Status.NO_SESSION:
+            raise self._after_reset(msg, seq, zlib.crc32(bytes([msg]) + request))
+        if self._in_session and not frame.flags & Flag.SESSION and msg not in (Msg.HELLO, Msg.RESET):
+            # executed (this reply may come from the board's FRAM reply cache) but the board has
+            # rebooted since: finish decoding, then raise (see _command)
+            self._pending_reset = self._after_reset(msg, seq, zlib.crc32(bytes([msg]) + request))
         if status != Status.OK:
             raise BoardError(msg.name, status, r.rest().decode("utf-8", "replace"))
         return r
 
-    def _after_reset(self, msg: Msg, seq: int, crc: int, executed: bool | None):
-        """Reopen the session, learn from FRAM whether ``seq`` ran, and raise :class:`BoardReset`."""
+    def _after_reset(self, msg: Msg, seq: int, crc: int) -> BoardReset:
+        """Reopen the session and learn from the board's FRAM record whether ``seq`` ran."""
         self._in_session = False
         self.line_modes = None
         info = self._open_session()
-        if executed is None:
-            executed = bool(info.last_valid and info.last_seq == seq and info.last_crc == crc)
-        raise BoardReset(msg.name, seq, executed, info.boot_count)
+        executed = bool(info.last_valid and info.last_seq == seq and info.last_crc == crc)
+        return BoardReset(msg.name, seq, executed, info.boot_count)
 
     # -- session -----------------------------------------------------------------------------------------
     def _open_session(self) -> SessionInfo:
@@ -217,6 +238,7 @@ class Board:
                 raise BoardReset(Msg.HELLO.name, self._seq, True, info.boot_count)
             return self.caps
 
+    @_command
     def ping(self, data: bytes = b"") -> float:
         """Round trip in seconds (wall clock)."""
         t0 = time.perf_counter()
@@ -234,6 +256,7 @@ class Board:
             self._open_session()
 
     # -- analog operations -------------------------------------------------------------------------------
+    @_command
     def configure_lines(self, drive: Mapping[int, float] | None = None, sense: Iterable[int] = ()) -> None:
         """Drive the given lines at the given voltages, hold ``sense`` lines at virtual ground and
         let all other lines float."""
@@ -253,6 +276,7 @@ class Board:
                        self._exec_bound(1))
         self.line_modes = modes
 
+    @_command
     def measure(self) -> Measurement:
         caps = self.caps
         r = self._transact(Msg.MEASURE, exec_s=self._exec_bound(1), reply_size=8 * caps.lines)
@@ -260,11 +284,13 @@ class Board:
         r.end()
         return Measurement(v * caps.v_adc_lsb, i * caps.i_adc_lsb, caps.rows)
 
+    @_command
     def mvm(self, v) -> np.ndarray:
         """Rows driven with ``v`` (volts, shape (R,) or (k, R)), columns at virtual ground:
         the column currents ``Gᵀv`` in amperes."""
         return self._mvm(Msg.MVM, v, self.caps.rows, self.caps.cols)
 
+    @_command
     def mvm_t(self, u) -> np.ndarray:
         """Columns driven with ``u`` (volts), rows at virtual ground: row currents ``G u``."""
         return self._mvm(Msg.MVM_T, u, self.caps.cols, self.caps.rows)
@@ -287,6 +313,7 @@ class Board:
         return currents[0] if single else currents
 
     # -- conductances -------------------------------------------------------------------------------------
+    @_command
     def read_conductances(self, origin: tuple[int, int] = (0, 0), shape: tuple[int, int] | None = None) -> np.ndarray:
         """Conductances (S) of the whole array or a window."""
         caps = self.caps
@@ -298,6 +325,7 @@ class Board:
         r.end()
         return codes * caps.g_lsb
 
+    @_command
     def program(self, targets, origin: tuple[int, int] = (0, 0), tol: float | None = None,
                 max_iters: int | None = None) -> ProgramResult:
         """Write-verify ``targets`` (S). ``tol`` defaults to the nominal pulse step."""
@@ -326,6 +354,7 @@ class Board:
         r.end()
         return ProgramResult(reached, it, unconverged, pulses)
 
+    @_command
     def pulse(self, counts, origin: tuple[int, int] = (0, 0), amplitude: float = 1.0,
               width_ns: int | None = None) -> int:
         """Apply signed pulse counts (positive = potentiate) to a window; returns pulses sent."""
@@ -350,6 +379,7 @@ class Board:
         r.end()
         return total
 
+    @_command
     def update_outer(self, x, d, lr: float, bl: int | None = None, report_pulses: bool = False) -> UpdateResult:
         """Stochastic pulse trains generated on the board: E[ΔG] = −lr · x dᵀ (S), with x (rows)
         and d (columns) in [−1, 1] (sent as ±32767 codes)."""
@@ -372,6 +402,7 @@ class Board:
         r.end()
         return UpdateResult(total, pulse_map)
 
+    @_command
     def local_learn(self, mode: str, outputs, targets, *, alpha: float, eta: float | None = None,
                     beta: float | None = None, inputs=None, report_pulses: bool = False) -> LearnResult:
         """Coupled learning (``mode="cl"``, nudge ``eta``) or circuit EP (``mode="ep"``, nudge
@@ -428,6 +459,7 @@ class Board:
         r.end()
         return LearnResult(lines, free, second, total, pulse_map)
 
+    @_command
     def counters(self) -> Counters:
         caps = self.caps
         n = caps.rows * caps.cols

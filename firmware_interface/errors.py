@@ -39,7 +39,9 @@ class BoardReset(BoardError):
     """The board rebooted: its session and line configuration are gone.
 
     ``executed`` says whether the command in flight (``seq``) ran before the reset, from the
-    board's non-volatile record of the last executed command.
+    board's non-volatile record of the last executed command. When it ran and its reply was
+    recovered from the board's non-volatile reply cache, ``result`` holds what the method would
+    have returned (e.g. the pulses LOCAL_LEARN applied); otherwise ``result`` is None.
     """
 
     def __init__(self, command: str, seq: int, executed: bool, boot_count: int):
@@ -50,6 +52,7 @@ class BoardReset(BoardError):
             "configuration is lost and the session was reopened",
         )
         self.command, self.seq, self.executed, self.boot_count = command, seq, executed, boot_count
+        self.result = None
         self.status, self.status_name, self.detail = int(Status.NO_SESSION), "NO_SESSION", ""
 
 

@@ -2,6 +2,7 @@
 and board resets at chosen commands."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -54,6 +55,7 @@ class FaultInjector:
     def __init__(self, config: FaultConfig) -> None:
         self.config = config
         self._rng = np.random.default_rng(config.seed)
+        self.injected: Counter = Counter()  # how many of each fault actually happened
 
     def corrupt(self, data: bytes) -> bytes:
         c = self.config
@@ -65,13 +67,18 @@ class FaultInjector:
         buf[flips] ^= self._rng.integers(1, 256, int(flips.sum()), dtype=np.uint8)
         keep = self._rng.random(n) >= c.drop
         inserts = np.flatnonzero(self._rng.random(n) < c.insert)
+        self.injected.update(flip=int(flips.sum()), drop=int(n - keep.sum()), insert=inserts.size)
         if inserts.size:
             buf = np.insert(buf, inserts + 1, self._rng.integers(0, 256, inserts.size, dtype=np.uint8))
             keep = np.insert(keep, inserts + 1, True)
         return buf[keep].tobytes()
 
     def delayed(self) -> bool:
-        return bool(self.config.delay) and self._rng.random() < self.config.delay
+        hit = bool(self.config.delay) and self._rng.random() < self.config.delay
+        self.injected["delay"] += hit
+        return hit
 
     def duplicated(self) -> bool:
-        return bool(self.config.duplicate) and self._rng.random() < self.config.duplicate
+        hit = bool(self.config.duplicate) and self._rng.random() < self.config.duplicate
+        self.injected["duplicate"] += hit
+        return hit

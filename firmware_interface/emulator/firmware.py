@@ -1,7 +1,7 @@
 """The board's firmware: frames in, replies out, commands executed exactly once.
 
-It owns the volatile MCU state (session, line configuration, reply cache, partial frames) and
-the non-volatile record (counters, last executed command) that survives a reset. Byte timing
+It owns the volatile MCU state (session, line configuration, partial frames) and the
+non-volatile record (counters, last executed command, last reply) that survives a reset. Byte timing
 and faults live in :mod:`.link`; physics in :mod:`.crossbar` and :mod:`.network`.
 """
 from __future__ import annotations
@@ -43,6 +43,7 @@ class NonVolatile:
     last_valid: int = 0
     last_seq: int = 0
     last_crc: int = 0
+    reply_cache: tuple | None = None  # (seq, request CRC), status, body, exec_s of the last reply
     pulses_up: np.ndarray = field(init=False)
     pulses_down: np.ndarray = field(init=False)
 
@@ -95,7 +96,6 @@ class Firmware:
         self.session = False
         self.modes = np.zeros(self.R + self.C, np.uint8)
         self.volts = np.zeros(self.R + self.C)
-        self._cache: tuple | None = None
         self._reply_max = self.config.max_payload
         self._decoder.reset()
         self._assembly.reset()
@@ -138,9 +138,9 @@ class Firmware:
             return self._encode(reply_type, frame.seq, Status.UNKNOWN_TYPE, detail.encode(), t_cmd), t_cmd
         msg = Msg(frame.type)
         key = (frame.seq, zlib.crc32(bytes([frame.type]) + payload))
-        if self._cache is not None and self._cache[0] == key:
+        if self.nv.reply_cache is not None and self.nv.reply_cache[0] == key:
             self.nv.cache_hits += 1
-            _, status, body, exec_s = self._cache
+            _, status, body, exec_s = self.nv.reply_cache
             return self._encode(reply_type, frame.seq, status, body, exec_s, Flag.CACHED), t_cmd
         if not self.session and msg not in SESSIONLESS:
             detail = f"{msg.name} needs a session: send HELLO first (boot {self.nv.boot_count})"
@@ -156,7 +156,7 @@ class Firmware:
         exec_s += t_cmd
         if status == Status.OK and msg in RECORDED:
             self.nv.last_valid, self.nv.last_seq, self.nv.last_crc = 1, key[0], key[1]
-        self._cache = (key, status, body, exec_s)
+        self.nv.reply_cache = (key, status, body, exec_s)
         return self._encode(reply_type, frame.seq, status, body, exec_s), exec_s
 
     # -- measurement path -------------------------------------------------------------------------
