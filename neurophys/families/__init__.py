@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..ir.graph import Graph
-from . import circuit, ep, least_action, lse
+from . import circuit, ep, least_action, lse, pc_alm
 
 MODULES: dict[str, ModuleType] = {
     "ep": ep,
@@ -19,6 +19,7 @@ MODULES: dict[str, ModuleType] = {
     "circuit_ep": circuit,
     "least_action": least_action,
     "lse": lse,
+    "pc_alm": pc_alm,
 }
 
 

@@ -109,3 +109,26 @@ def lse_network(sizes: Sequence[int], *, epsilon=0.1, lr=0.1, cost="mse", bias=T
                       symmetric=False) for i in range(1, L + 1)]
     rule = Rule("lse", lr=lr, relaxation=Relaxation("direct"))
     return Graph(pops, coups, Cost(cost, "out"), rule, dataset, training or Training(), name)
+
+
+def _orthogonal(rng, n_out, n_in, gain=1.0):
+    """Orthonormal rows or columns: deep products neither explode nor vanish."""
+    q, r = np.linalg.qr(rng.normal(size=(max(n_out, n_in), min(n_out, n_in))))
+    q = q * np.sign(np.diag(r))
+    return gain * (q if n_out >= n_in else q.T)
+
+
+def pc_alm(sizes: Sequence[int], *, activation="linear", out_activation="linear", rho=100.0, dual_lr=None, lr=0.1,
+           cost="mse", dt=1.0, steps=None, tol=1e-12, gain=1.0, dataset: Dataset | None = None,
+           training: Training | None = None, seed=0, name="pc_alm") -> Graph:
+    """A directed MLP for augmented-Lagrangian predictive coding, orthogonally initialised so that
+    depths of 100+ stay well conditioned; dual_lr defaults to rho (the method of multipliers)."""
+    g = feedforward(sizes, activation=activation, out_activation=out_activation, cost=cost, dataset=dataset,
+                    training=training, seed=seed, name=name)
+    rng = np.random.default_rng(seed)
+    for c in g.couplings:
+        c.weight = _orthogonal(rng, *c.weight.shape, gain=gain)
+    steps = steps if steps is not None else 100 + 20 * (len(sizes) - 1)  # the multipliers' wave needs ≥ depth
+    rule = Rule("pc_alm", lr=lr, rho=rho, dual_lr=dual_lr if dual_lr is not None else rho,
+                relaxation=Relaxation("euler", dt=dt, max_steps=steps, tol=tol))
+    return Graph(g.populations, g.couplings, g.cost, rule, g.dataset, g.training, name)
