@@ -1,0 +1,58 @@
+"""`neurophys hil FILE --backend NAME [--board URL] [--mode train|stat|sweep] [--steps N] [--out DIR] [--json]`"""
+from __future__ import annotations
+
+import sys
+
+from neurophys.ir.errors import ValidationError
+
+from .harness import MODES
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("hil", help="hardware-in-the-loop: compare a backend's measured updates with the exact gradient",
+                              description="Run learning steps on a backend, read the parameters back and compare the "
+                                          "measured update with −lr·dL/dθ computed by the digital twin at the measured θ.")
+    p.add_argument("file", help="graph JSON file")
+    p.add_argument("--backend", default="reference", help="registered backend name (default: reference)")
+    p.add_argument("--board", metavar="URL", help="board for a board backend (/dev/ttyACM0, socket://HOST:PORT, "
+                                                  "emu://...); default: the embedded emulator on a pty")
+    p.add_argument("--mode", default="train", choices=list(MODES),
+                   help="train: learning curves; stat: repeat one step n times; sweep: vary β or η (default: train)")
+    p.add_argument("--steps", type=int, default=20, help="steps (stat: repeats; sweep: steps per value); default 20")
+    p.add_argument("--values", help="sweep values, comma-separated, e.g. 1e-3,1e-2,1e-1")
+    p.add_argument("--k", type=float, default=4.0, help="stat: pass when |mean(u) − E[u]| ≤ k·σ/√n (default 4)")
+    p.add_argument("--eval-every", type=int, default=1, help="evaluate loss/accuracy every N steps (default 1)")
+    p.add_argument("--seed", type=int, default=None, help="batch order seed (default: the file's training.seed)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default runs/hil-<graph>-<backend>-<time>/)")
+    p.add_argument("--json", action="store_true", help="print summary.json to stdout instead of the table")
+    p.set_defaults(func=cmd_hil)
+
+
+def parse_values(text: str | None) -> tuple[float, ...]:
+    if text is None:
+        return ()
+    out = []
+    for item in text.split(","):
+        try:
+            out.append(float(item))
+        except ValueError:
+            raise ValidationError("--values", f"{item.strip()!r} is not a number (expected e.g. 1e-3,1e-2)") from None
+    return tuple(out)
+
+
+def cmd_hil(args) -> int:
+    from neurophys import ir
+
+    from .backends import open_backend
+    from .harness import run
+    from .jsonlog import dumps
+    from .table import render
+
+    graph = ir.load(args.file)
+    values = parse_values(args.values)
+    with open_backend(args.backend, board=args.board) as backend:
+        summary = run(graph, backend, args.mode, args.steps, args.out, values=values, k=args.k,
+                      eval_every=args.eval_every, seed=args.seed)
+    print(dumps(summary, indent=2) if args.json else render(summary))
+    print(f"log, summary and plots ({', '.join(summary['plots'])}) in {summary['out']}/", file=sys.stderr)
+    return 0

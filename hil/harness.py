@@ -1,0 +1,56 @@
+"""`run`: one HIL session — compile, run a mode, then write log.jsonl, summary.json and the plots."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from neurophys.data import load_split
+from neurophys.ir.errors import ValidationError
+from neurophys.ir.graph import Graph
+
+from . import plots
+from .context import Context
+from .evaluate import evaluate
+from .jsonlog import JsonLines, dumps
+from .modes import MODES
+from .summary import summarize
+
+
+def default_out(graph: Graph, backend_name: str) -> Path:
+    return Path("runs") / f"hil-{graph.name}-{backend_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _check(mode: str, steps, k, eval_every, values) -> None:
+    if mode not in MODES:
+        raise ValidationError("mode", f"{mode!r} is not a mode (expected one of {', '.join(MODES)})")
+    for name, v in (("steps", steps), ("eval_every", eval_every)):
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ValidationError(name, f"{v!r} must be a positive integer")
+    if mode == "stat" and steps < 2:
+        raise ValidationError("steps", f"stat mode needs at least 2 repeats to estimate a spread, got {steps}")
+    if not k > 0:
+        raise ValidationError("k", f"{k!r} must be positive")
+    if values and mode != "sweep":
+        raise ValidationError("values", "only the sweep mode takes values")
+
+
+def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | Path | None = None, *,
+        values=(), k: float = 4.0, eval_every: int = 1, seed: int | None = None, progress: bool = True) -> dict:
+    """Run `mode` for `steps` steps (stat: repeats; sweep: steps per value) on an open backend and
+    return the summary; everything is also written to `out` (default runs/hil-<graph>-<backend>-<time>/)."""
+    _check(mode, steps, k, eval_every, values)
+    if graph.dataset is None:
+        raise ValidationError("dataset", "the HIL harness needs a dataset to draw batches from")
+    split = load_split(graph.dataset)
+    out = Path(out) if out is not None else default_out(graph, backend.name)
+    out.mkdir(parents=True, exist_ok=True)
+    backend.compile(graph)
+    with JsonLines(out / "log.jsonl") as log:
+        ctx = Context(backend, graph, split, steps, graph.training.seed if seed is None else seed, log, k,
+                      tuple(values), eval_every, progress)
+        result = MODES[mode](ctx)
+    summary = summarize(ctx, mode, result, evaluate(backend.outputs, split, graph.cost.kind))
+    summary["out"] = str(out)
+    summary["plots"] = plots.write_all(ctx, summary, result, out)
+    (out / "summary.json").write_text(dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary

@@ -1,0 +1,54 @@
+"""One measured step: read θ, let the backend learn, read θ′, and hold u = θ′ − θ against what the
+digital twin says it should have been *at the θ the backend actually had* (not at the θ the host
+asked for: on hardware the two differ, and only the measured one makes the comparison fair)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurophys import invariants, metrics
+from neurophys.families import family
+from neurophys.gradcheck import reference
+from neurophys.ir.graph import Graph
+
+
+@dataclass
+class Measurement:
+    record: dict                 # JSON-ready: metrics, vs_task, reference_rel_error, invariant, time_s
+    u: dict[str, np.ndarray]     # measured update θ′ − θ
+    g: dict[str, np.ndarray]     # −lr·dL/dθ at the measured θ, for the cost the rule descends
+    theta: dict[str, np.ndarray]  # the measured θ before the step
+
+
+def at(graph: Graph, params: dict[str, np.ndarray]) -> Graph:
+    """A twin of `graph` carrying the given (measured) parameters."""
+    twin = graph.copy()
+    twin.set_params(params)
+    return twin
+
+
+def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measurement:
+    before = dict(backend.timing)
+    theta = backend.get_params()
+    returned = backend.step(x, y)
+    theta_after = backend.get_params()
+    time_s = {k: backend.timing[k] - before[k] for k in before}
+
+    t0 = time.perf_counter()
+    twin = at(graph, theta)
+    cost, g = reference(twin, x, y)
+    u = {k: theta_after[k] - theta[k] for k in g}
+    record = {"cost": cost, **metrics.compare(u, g)}
+    if cost != "task":  # the rule descends another cost: report the task too (DESIGN §4)
+        record["vs_task"] = metrics.compare(u, reference(twin, x, y, "task")[1])
+    ref = family(twin).local_update(twin, x, y)
+    record["reference_rel_error"] = metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref))
+    record["returned_vs_readback"] = metrics.rel_error(metrics.flatten(returned, list(g)), metrics.flatten(u, list(g)))
+    inv_before, inv_after = invariants.invariant(twin), invariants.invariant(at(graph, theta_after))
+    record["invariant"] = None if inv_before is None else {
+        "before": inv_before, "after": inv_after, "drift": invariants.relative_drift(inv_before, inv_after)}
+    time_s["twin"] = time.perf_counter() - t0
+    record["time_s"] = time_s
+    return Measurement(record, u, g, theta)

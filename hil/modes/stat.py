@@ -1,0 +1,44 @@
+"""`stat`: program one state, repeat the step n times re-programming in between, and test
+|mean(u) − E[u]| ≤ k·σ/√n per device. E[u] is the reference engine's update at the programmed
+state, so a deterministic backend must reproduce it and a noisy one must be unbiased."""
+from __future__ import annotations
+
+import numpy as np
+
+from neurophys import metrics
+from neurophys.families import family
+from neurophys.gradcheck import reference
+
+from ..batches import batches
+from ..context import Context
+from ..measure import measure_step
+
+
+def _brief(s: dict) -> dict:
+    return {"passed": s["passed"], "pass_fraction": s["pass_fraction"], "z_max": s["z_max"],
+            "bias_max": float(np.max(np.abs(s["bias"]), initial=0.0)), "std_max": float(np.max(s["std"], initial=0.0))}
+
+
+def stat(ctx: Context) -> dict:
+    graph = ctx.graph
+    x, y = next(batches(ctx.split, graph.training.batch_size, ctx.seed))
+    state = {k: v.copy() for k, v in graph.params().items()}
+    expected = family(graph).local_update(graph, x, y)
+    keys = list(expected)
+    samples = {k: [] for k in keys}
+    for i in ctx.progress(ctx.steps, f"hil stat {graph.name}"):
+        ctx.backend.set_params(state)
+        m = measure_step(ctx.backend, graph, x, y)
+        programmed = metrics.rel_error(metrics.flatten(m.theta, keys), metrics.flatten(state, keys))
+        ctx.add({"step": i, "programming_error": programmed, **m.record}, m)
+        for k in keys:
+            samples[k].append(m.u[k])
+    flat = np.stack([np.concatenate([np.ravel(samples[k][i]) for k in keys]) for i in range(ctx.steps)])
+    overall = metrics.repeat_stats(flat, metrics.flatten(expected, keys), ctx.k)
+    mean_u = {k: np.mean(samples[k], axis=0) for k in keys}
+    sem = overall["std"] / np.sqrt(overall["n"])
+    z = np.where(sem > 0, np.abs(overall["bias"]) / np.where(sem > 0, sem, 1.0), np.inf)  # inf: σ = 0
+    return {"z": z, "stat": {"n": overall["n"], "k": ctx.k, **_brief(overall),
+                     "params": {k: _brief(metrics.repeat_stats(np.array(samples[k]), expected[k], ctx.k)) for k in keys},
+                     "mean_vs_reference_update": metrics.compare(mean_u, expected)["global"],
+                     "mean_vs_exact": metrics.compare(mean_u, reference(graph, x, y)[1])["global"]}}

@@ -1,0 +1,56 @@
+"""summary.json: the run condensed to the numbers the issue asks for — each global metric's
+spread over steps, the backend vs the reference engine, invariant drift, accuracy and time."""
+from __future__ import annotations
+
+import numpy as np
+
+from neurophys import invariants
+from neurophys.metrics import METRICS
+
+from .context import Context
+
+
+def spread(values) -> dict | None:
+    """{min, median, max} over the finite values, or None when there are none."""
+    v = np.array([np.nan if x is None else x for x in values], dtype=float)
+    v = v[np.isfinite(v)]
+    return {"min": float(v.min()), "median": float(np.median(v)), "max": float(v.max())} if v.size else None
+
+
+def _invariant_drift(ctx: Context, mode: str, mode_result: dict) -> dict | None:
+    inv = [r["invariant"] for r in ctx.records if r["invariant"] is not None]
+    if not inv:
+        return None
+    out = {"per_step": spread([i["drift"] for i in inv]), "total": None, "twin_total": None}
+    if mode == "train":  # only an uninterrupted run has a meaningful start-to-end drift
+        out["total"] = invariants.relative_drift(inv[0]["before"], inv[-1]["after"])
+        out["twin_total"] = mode_result["twin"]["invariant_drift"]
+    return out
+
+
+def summarize(ctx: Context, mode: str, mode_result: dict, final: dict) -> dict:
+    recs = ctx.records
+    vs_task = [r["vs_task"]["global"] for r in recs if "vs_task" in r]
+    ref = spread([r["reference_rel_error"] for r in recs])
+    time_s = {k: float(sum(r["time_s"][k] for r in recs)) for k in recs[0]["time_s"]}
+    return {
+        "backend": ctx.backend.name,
+        "board": ctx.backend.info(),
+        "graph": ctx.graph.name,
+        "family": ctx.graph.rule.family,
+        "mode": mode,
+        "steps": len(recs),
+        "cost": recs[0]["cost"],
+        **{m: spread([r["global"][m] for r in recs]) for m in METRICS},
+        "vs_task": {m: spread([v[m] for v in vs_task]) for m in METRICS} if vs_task else None,
+        "last_step": {"params": recs[-1]["params"], "global": recs[-1]["global"]},
+        "reference_rel_error": None if ref is None else {"median": ref["median"], "max": ref["max"]},
+        "invariant_drift": _invariant_drift(ctx, mode, mode_result),
+        "loss": final["loss"],
+        "train_accuracy": final["accuracy"]["train"],
+        "test_accuracy": final["accuracy"]["test"],
+        "twin": mode_result.get("twin"),
+        "stat": mode_result.get("stat"),
+        "sweep": mode_result.get("sweep"),
+        "time_s": time_s,
+    }
