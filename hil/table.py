@@ -8,7 +8,7 @@ def _num(v, fmt=".3g") -> str:
     return "n/a" if v is None else format(v, fmt)
 
 
-def _spread(s: dict | None, fmt=".6g") -> str:
+def _spread(s: dict | None, fmt=".9g") -> str:
     return "n/a" if s is None else " / ".join(_num(s[k], fmt) for k in ("min", "median", "max") if k in s)
 
 
@@ -23,7 +23,7 @@ def render(summary: dict) -> str:
              f"measured update vs −lr·∇({summary['cost']} cost) at the measured θ — last step",
              f"{'parameter':<20}" + "".join(f"{c:>13}" for c in cols)]
     for name, m in list(last["params"].items()) + [("GLOBAL", last["global"])]:
-        lines.append(f"{name:<20}" + "".join(f"{m[c]:>13.6g}" for c in cols))
+        lines.append(f"{name:<20}" + "".join(f"{m[c]:>13.9g}" for c in cols))
     lines.append("")
     lines.append("over all steps (min / median / max of the global metric):")
     for m in cols:

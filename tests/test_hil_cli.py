@@ -1,0 +1,82 @@
+"""`neurophys hil`: end to end through the real command line, and its error paths."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from neurophys import ir
+from neurophys.cli import main
+from neurophys.ir import builders
+from neurophys.ir.dataset import Dataset
+from neurophys.ir.training import Training
+
+
+@pytest.fixture
+def graph_file(tmp_path):
+    g = builders.resistor_network(4, 3, 0, family="circuit_ep", beta=1e-4, dataset=Dataset("iris"),
+                                  training=Training(batch_size=8))
+    path = tmp_path / "circuit.json"
+    ir.save(g, path)
+    return path
+
+
+def test_json_summary_on_stdout(graph_file, tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    p = subprocess.run([sys.executable, "-m", "neurophys.cli", "hil", str(graph_file), "--backend", "reference",
+                        "--steps", "3", "--out", str(out), "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s == json.loads((out / "summary.json").read_text())
+    assert s["backend"] == "reference" and s["mode"] == "train" and s["steps"] == 3
+    assert s["cosine"]["min"] >= 0.9999
+    assert f"in {out}/" in p.stderr and "agreement.png" in p.stderr
+    assert len((out / "log.jsonl").read_text().splitlines()) == 3
+
+
+def test_table_names_every_coupling_and_the_global_row(graph_file, tmp_path, capsys):
+    assert main(["hil", str(graph_file), "--steps", "2", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    for row in ("k_in_out", "k_gnd_out", "GLOBAL", "vs reference engine", "invariant drift", "accuracy train/test"):
+        assert row in out
+
+
+def test_stat_and_sweep_from_the_command_line(graph_file, tmp_path, capsys):
+    assert main(["hil", str(graph_file), "--mode", "stat", "--steps", "3", "--out", str(tmp_path / "a"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stat"]["passed"] is True
+    assert main(["hil", str(graph_file), "--mode", "sweep", "--values", "1e-4,1e-2", "--steps", "1",
+                 "--out", str(tmp_path / "b"), "--json"]) == 0
+    assert [r["value"] for r in json.loads(capsys.readouterr().out)["sweep"]["results"]] == [1e-4, 1e-2]
+
+
+def _fails(argv, capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+def test_a_malformed_file_gives_the_field_path(graph_file, tmp_path, capsys):
+    doc = json.loads(graph_file.read_text())
+    doc["rule"]["lr"] = -1
+    graph_file.write_text(json.dumps(doc))
+    err = _fails(["hil", str(graph_file), "--out", str(tmp_path / "run")], capsys)
+    assert err.startswith("error: rule.lr:")
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_backend_lists_the_installed_ones(graph_file, capsys):
+    err = _fails(["hil", str(graph_file), "--backend", "nope"], capsys)
+    assert "'nope' is not installed" in err and "reference" in err
+
+
+@pytest.mark.parametrize("argv, field", [
+    (["--values", "1e-3,abc", "--mode", "sweep"], "--values: 'abc' is not a number"),
+    (["--steps", "0"], "steps: 0 must be a positive integer"),
+    (["--board", "socket://127.0.0.1:9"], "board: backend 'reference' does not drive a board"),
+])
+def test_bad_options_are_named(graph_file, tmp_path, capsys, argv, field):
+    err = _fails(["hil", str(graph_file), "--out", str(tmp_path / "run"), *argv], capsys)
+    assert err.startswith(f"error: {field}")
