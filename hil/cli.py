@@ -5,8 +5,6 @@ import sys
 
 from neurophys.ir.errors import ValidationError
 
-from .harness import MODES
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("hil", help="hardware-in-the-loop: compare a backend's measured updates with the exact gradient",
@@ -16,7 +14,7 @@ def register(subparsers) -> None:
     p.add_argument("--backend", default="reference", help="registered backend name (default: reference)")
     p.add_argument("--board", metavar="URL", help="board for a board backend (/dev/ttyACM0, socket://HOST:PORT, "
                                                   "emu://...); default: the embedded emulator on a pty")
-    p.add_argument("--mode", default="train", choices=list(MODES),
+    p.add_argument("--mode", default="train",  # checked by run(): importing the harness here would slow every command
                    help="train: learning curves; stat: repeat one step n times; sweep: vary β or η (default: train)")
     p.add_argument("--steps", type=int, default=20, help="steps (stat: repeats; sweep: steps per value); default 20")
     p.add_argument("--values", help="sweep values, comma-separated, e.g. 1e-3,1e-2,1e-1")

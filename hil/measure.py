@@ -11,6 +11,7 @@ import numpy as np
 from neurophys import invariants, metrics
 from neurophys.families import family
 from neurophys.gradcheck import reference
+from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
 
 
@@ -39,6 +40,9 @@ def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measure
     t0 = time.perf_counter()
     twin = at(graph, theta)
     cost, g = reference(twin, x, y)
+    missing = sorted(set(g) - set(returned))
+    if missing:
+        raise ValidationError("backend.step", f"{backend.name!r} returned no update for {', '.join(missing)}")
     u = {k: theta_after[k] - theta[k] for k in g}
     record = {"cost": cost, **metrics.compare(u, g)}
     if cost != "task":  # the rule descends another cost: report the task too (DESIGN §4)

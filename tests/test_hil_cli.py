@@ -75,6 +75,7 @@ def test_unknown_backend_lists_the_installed_ones(graph_file, capsys):
 @pytest.mark.parametrize("argv, field", [
     (["--values", "1e-3,abc", "--mode", "sweep"], "--values: 'abc' is not a number"),
     (["--steps", "0"], "steps: 0 must be a positive integer"),
+    (["--mode", "bogus"], "mode: 'bogus' is not a mode (expected one of train, stat, sweep)"),
     (["--board", "socket://127.0.0.1:9"], "board: backend 'reference' does not drive a board"),
 ])
 def test_bad_options_are_named(graph_file, tmp_path, capsys, argv, field):

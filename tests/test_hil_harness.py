@@ -94,6 +94,21 @@ def test_measure_step_catches_a_backend_that_applies_half_the_update():
     assert m.record["returned_vs_readback"] < 1e-9
 
 
+class Forgetful(ReferenceBackend):
+    """Learns, but reports only some of what it applied."""
+    name = "forgetful"
+
+    def step(self, x, y):
+        return {k: v for k, v in super().step(x, y).items() if k != "k_gnd_out"}
+
+
+def test_a_step_that_omits_a_parameter_is_named():
+    g = circuit(beta=1e-4)
+    with Forgetful() as b, pytest.raises(ValidationError, match="'forgetful' returned no update for k_gnd_out"):
+        b.compile(g)
+        measure_step(b, g, *batch(g))
+
+
 def test_train_on_circuit_ep_agrees_every_step_and_writes_the_outputs(tmp_path):
     g = circuit(beta=1e-4)
     with hil.open_backend("reference") as b:
