@@ -132,3 +132,14 @@ def pc_alm(sizes: Sequence[int], *, activation="linear", out_activation="linear"
     rule = Rule("pc_alm", lr=lr, rho=rho, dual_lr=dual_lr if dual_lr is not None else rho,
                 relaxation=Relaxation("euler", dt=dt, max_steps=steps, tol=tol))
     return Graph(g.populations, g.couplings, g.cost, rule, g.dataset, g.training, name)
+
+
+def holomorphic_ep(sizes: Sequence[int], *, activation="sigmoid", beta=0.5, n_nudges=8, lr=0.1,
+                   relaxation: Relaxation | None = None, cost="mse", dataset: Dataset | None = None,
+                   training: Training | None = None, seed=0, gain=1.0, name="holo_ep") -> Graph:
+    """A layered EP net (see `layered_ep`) learning with N complex nudges on the circle |β| = beta."""
+    g = layered_ep(sizes, activation=activation, cost=cost, dataset=dataset, training=training, seed=seed,
+                   gain=gain, name=name)
+    rule = Rule("holomorphic_ep", lr=lr, beta=beta, n_nudges=n_nudges,
+                relaxation=relaxation or Relaxation("anderson", tol=1e-12, max_steps=5000))
+    return Graph(g.populations, g.couplings, g.cost, rule, g.dataset, g.training, name)

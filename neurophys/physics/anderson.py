@@ -21,9 +21,9 @@ def anderson(T: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *, tol: floa
         if dF:
             Fm = np.stack(dF, axis=-1)  # (B, n, m)
             Gm = np.stack(dX, axis=-1)
-            A = np.einsum("bnm,bnk->bmk", Fm, Fm)
+            A = np.einsum("bnm,bnk->bmk", Fm.conj(), Fm)  # Hermitian least squares (conj: no-op when real)
             A += reg * np.eye(A.shape[-1]) * (1.0 + np.trace(A, axis1=1, axis2=2))[:, None, None]
-            gamma = np.linalg.solve(A, np.einsum("bnm,bn->bm", Fm, f)[..., None])[..., 0]
+            gamma = np.linalg.solve(A, np.einsum("bnm,bn->bm", Fm.conj(), f)[..., None])[..., 0]
             x_new = g - np.einsum("bnm,bm->bn", Gm, gamma)
         else:
             x_new = g

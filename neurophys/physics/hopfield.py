@@ -138,7 +138,8 @@ class Hopfield:
         """Minimise F = E + βC from s0 with the graph's integrator (or `relaxation`). Returns (s, info)."""
         rx = relaxation or self.graph.rule.relaxation
         x_rho = self.rho_in(np.asarray(x, dtype=float))
-        s = np.zeros((len(x_rho), self.n)) if s0 is None else s0.copy()
+        # a complex nudge (holomorphic EP) relaxes in complex state space; real nudges stay float64
+        s = (np.zeros((len(x_rho), self.n)) if s0 is None else s0).astype(np.result_type(float, beta))
         if rx.method == "euler":
             steps, res = 0, np.inf
             while steps < rx.max_steps:
