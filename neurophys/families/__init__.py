@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..ir.graph import Graph
-from . import circuit, ep, holomorphic_ep, least_action, lse, pc_alm
+from . import circuit, ep, holomorphic_ep, least_action, lse, pc_alm, stlp
 
 MODULES: dict[str, ModuleType] = {
     "ep": ep,
@@ -21,6 +21,7 @@ MODULES: dict[str, ModuleType] = {
     "lse": lse,
     "pc_alm": pc_alm,
     "holomorphic_ep": holomorphic_ep,
+    "stlp": stlp,
 }
 
 

@@ -143,3 +143,21 @@ def holomorphic_ep(sizes: Sequence[int], *, activation="sigmoid", beta=0.5, n_nu
     rule = Rule("holomorphic_ep", lr=lr, beta=beta, n_nudges=n_nudges,
                 relaxation=relaxation or Relaxation("anderson", tol=1e-12, max_steps=5000))
     return Graph(g.populations, g.couplings, g.cost, rule, g.dataset, g.training, name)
+
+
+def stlp_cycle(n_in: int, n_hidden: int, n_out: int, *, steps=200, dt=0.5, activation="tanh", lr=0.1, cost="mse",
+               gain=0.5, dataset: Dataset | None = None, training: Training | None = None, seed=0,
+               name="stlp_cycle") -> Graph:
+    """A recurrent digraph with cycles for STLP: x → a ⇄ b → out, out → a, a → a (self-recurrence);
+    `gain` scales the weights (small: contractive dynamics that settle within a few τ)."""
+    rng = np.random.default_rng(seed)
+    pops = [Population("x", n_in, kind="input", role="input"),
+            Population("a", n_hidden, activation=activation, bias=np.zeros(n_hidden)),
+            Population("b", n_hidden, activation=activation, bias=np.zeros(n_hidden)),
+            Population("out", n_out, role="output", bias=np.zeros(n_out))]
+    size = {p.name: p.size for p in pops}
+    edges = [("x", "a"), ("a", "b"), ("b", "a"), ("b", "out"), ("out", "a"), ("a", "a")]
+    coups = [Coupling(f"W_{s}_{d}", s, d, weight=_glorot(rng, size[d], size[s], gain), symmetric=False)
+             for s, d in edges]
+    rule = Rule("stlp", lr=lr, relaxation=Relaxation("euler", dt=dt, max_steps=steps, tol=0.0))
+    return Graph(pops, coups, Cost(cost, "out"), rule, dataset, training or Training(), name)

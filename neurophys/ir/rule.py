@@ -80,6 +80,8 @@ class Rule:
             raise ValidationError("estimator", f"'symmetric' is an EP estimator; family {self.family!r} has none")
         if isinstance(self.relaxation, dict):
             raise ValidationError("relaxation", "must be a Relaxation")
+        if self.family == "stlp" and getattr(self.relaxation, "tol", 0.0) != 0.0:
+            raise ValidationError("relaxation.tol", "stlp runs a fixed horizon of max_steps steps; tol must be 0")
         if self.relaxation.method not in FAMILY_METHODS[self.family]:
             raise ValidationError("relaxation.method", f"{self.relaxation.method!r} is not available for {self.family!r} "
                                   f"(use {', '.join(map(repr, FAMILY_METHODS[self.family]))})")
