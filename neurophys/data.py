@@ -48,8 +48,11 @@ def load_split(ds: Dataset) -> Split:
         te, tr = perm[:n_test], perm[n_test:]
     lo_x, hi_x = x[tr].min(axis=0), x[tr].max(axis=0)
     span = np.where(hi_x > lo_x, hi_x - lo_x, 1.0)
+    u = np.clip((x - lo_x) / span, 0.0, 1.0)
+    if ds.encoding == "thermometer":
+        u = np.concatenate([np.clip(ds.levels * u - k, 0.0, 1.0) for k in range(ds.levels)], axis=1)
     a, b = ds.input_range
-    xs = a + (b - a) * np.clip((x - lo_x) / span, 0.0, 1.0)
+    xs = a + (b - a) * u
     if ds.complement:
         xs = np.concatenate([xs, a + b - xs], axis=1)
     off, on = ds.target_values

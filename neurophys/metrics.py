@@ -39,7 +39,9 @@ def sign_error(u, g) -> float:
 def rel_error(u, g) -> float:
     u, g = _flat(u), _flat(g)
     ng = np.linalg.norm(g)
-    return float(np.linalg.norm(u - g) / ng) if ng > 0 else float(np.linalg.norm(u) > 0) * np.inf
+    if ng > 0:
+        return float(np.linalg.norm(u - g) / ng)
+    return 0.0 if not np.any(u) else float("inf")
 
 
 METRICS = {"cosine": cosine, "nrmse": nrmse, "sign_error": sign_error, "rel_error": rel_error}

@@ -11,6 +11,9 @@ from . import checks
 from .errors import ValidationError
 
 SOURCES = {"xor": 2, "iris": 4, "digits": 64, "teacher": None}
+# thermometer: each feature becomes `levels` ramps clip(levels·x − k, 0, 1) — a host-side
+# nonlinear code that lets a linear (e.g. resistive) network separate classes a linear map can't
+ENCODINGS = ("linear", "thermometer")
 CLASSES = {"xor": 2, "iris": 3, "digits": 10, "teacher": None}
 
 
@@ -20,6 +23,8 @@ class Dataset:
     test_fraction: float = 0.25
     seed: int = 0
     input_range: tuple[float, float] = (0.0, 1.0)
+    encoding: str = "linear"
+    levels: int = 1
     complement: bool = False
     target_values: tuple[float, float] = (0.0, 1.0)
     n_samples: int | None = None
@@ -35,6 +40,10 @@ class Dataset:
             raise ValidationError("seed", f"{self.seed!r} must be a non-negative integer")
         self.input_range = checks.bounds("input_range", self.input_range)
         self.target_values = checks.bounds("target_values", self.target_values)
+        checks.one_of("encoding", self.encoding, ENCODINGS)
+        self.levels = checks.positive_int("levels", self.levels)
+        if self.encoding == "linear" and self.levels != 1:
+            raise ValidationError("levels", f"{self.levels} levels need encoding 'thermometer'")
         if not isinstance(self.complement, bool):
             raise ValidationError("complement", f"{self.complement!r} must be true or false")
         teacher_fields = ("n_samples", "n_features", "n_classes")
@@ -47,7 +56,7 @@ class Dataset:
 
     @property
     def input_size(self) -> int:
-        n = SOURCES[self.source] or self.n_features
+        n = (SOURCES[self.source] or self.n_features) * self.levels
         return 2 * n if self.complement else n
 
     @property

@@ -1,0 +1,66 @@
+"""Training with the reference engine: minibatch steps of the graph's own local rule."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import costs
+from .data import Split, load_split
+from .families import family
+from .ir.errors import ValidationError
+from .ir.graph import Graph
+
+
+def apply_update(graph: Graph, update: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """θ ← θ + Δθ, clipped to each coupling's bounds (conductances never below 0).
+    Returns the update actually applied."""
+    params = graph.params()
+    bounds = {c.name: c.bounds for c in graph.couplings}
+    floor = {c.name: 0.0 for c in graph.couplings if c.kind == "conductance"}
+    new = {}
+    for k, du in update.items():
+        v = params[k] + du
+        lo, hi = bounds.get(k) or (floor.get(k, -np.inf), np.inf)
+        new[k] = np.clip(v, max(lo, floor.get(k, -np.inf)), hi)
+    applied = {k: new[k] - params[k] for k in new}
+    graph.set_params(new)
+    return applied
+
+
+def accuracy(graph: Graph, x: np.ndarray, labels: np.ndarray) -> float:
+    if len(x) == 0:
+        return float("nan")
+    out = family(graph).outputs(graph, x)
+    return float(np.mean(costs.predict(graph.cost.kind, out) == labels))
+
+
+def train(graph: Graph, epochs: int | None = None, split: Split | None = None,
+          progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Train in place; returns one record per epoch (loss, train/test accuracy)."""
+    if graph.dataset is None and split is None:
+        raise ValidationError("dataset", "the graph has no dataset to train on")
+    split = split or load_split(graph.dataset)
+    epochs = epochs or graph.training.epochs
+    fam = family(graph)
+    rng = np.random.default_rng(graph.training.seed)
+    bs = graph.training.batch_size
+    history = []
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(len(split.x_train))
+        for start in range(0, len(order), bs):
+            idx = order[start:start + bs]
+            apply_update(graph, fam.local_update(graph, split.x_train[idx], split.y_train[idx]))
+            if progress:
+                progress(1)
+        history.append({
+            "epoch": epoch,
+            "loss": fam.loss(graph, split.x_train, split.y_train),
+            "train_accuracy": accuracy(graph, split.x_train, split.labels_train),
+            "test_accuracy": accuracy(graph, split.x_test, split.labels_test),
+        })
+    return history
+
+
+def batches_per_epoch(graph: Graph, split: Split) -> int:
+    return -(-len(split.x_train) // graph.training.batch_size)
