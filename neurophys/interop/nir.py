@@ -13,7 +13,7 @@ Everything NIR cannot hold — rule, cost, dataset, training, kinds/roles, symme
 parametrisations, metadata — goes into the NIR graph's metadata (`neurophys`: the graph document
 without the arrays the nodes carry), so neurophys → NIR → neurophys is lossless. A NIR graph without
 that metadata imports as a least-action (feed-forward, exact-backprop) graph with an MSE cost.
-Anything unmappable (LIF/IF/CubaLIF, log-sum-exp or circuit populations, conductances, other NIR
+Anything unmappable (LIF/IF/CubaLIF, log-sum-exp or circuit populations, other NIR
 nodes) is refused with an error naming the population, coupling or node.
 `nir` is imported here only, and only when used.
 """
@@ -64,9 +64,7 @@ def to_nir(graph: Graph):
         else:
             raise ValidationError(f"{at}.kind", f"population {p.name!r} is {p.kind!r}, which has no NIR node here "
                                   "(exportable: input, rate)")
-    for i, c in enumerate(graph.couplings):
-        if c.kind != "dense":
-            raise ValidationError(f"couplings[{i}].kind", f"coupling {c.name!r} is {c.kind!r}; NIR has no conductance node")
+    for c in graph.couplings:  # dense: conductances join circuit nodes, refused above
         nodes[c.name] = nir.Affine(weight=c.weight, bias=biased[c.name]) if c.name in biased else nir.Linear(weight=c.weight)
         edges += [(c.src, c.name), (c.name, c.dst)]
     out = _free_name("output", nodes)
