@@ -14,7 +14,8 @@ import numpy as np
 
 from ..ir.graph import Graph
 from ..physics.hopfield import Hopfield
-from .ep import energy_grads, exact_gradient, loss, outputs
+from . import ep
+from .ep import energy_grads, exact_gradient, outputs
 
 COSTS = ("task",)
 __all__ = ["nudges", "phases", "local_update", "exact_gradient", "loss", "outputs", "descended"]
@@ -44,6 +45,11 @@ def local_update(graph: Graph, x, y) -> dict[str, np.ndarray]:
         for k, v in energy_grads(net, s, x_rho).items():
             est[k] = est.get(k, 0) + w * v
     return {k: -graph.rule.lr * v.real for k, v in est.items()}
+
+
+def loss(graph: Graph, x, y, cost: str = "task", at: Graph | None = None) -> float:
+    """EP's loss C(s⁰(θ)) (`at` is part of the family interface; the task cost does not use it)."""
+    return ep.loss(graph, x, y, cost)
 
 
 def descended(graph: Graph) -> tuple[str, float]:
