@@ -1,0 +1,202 @@
+"""Build one Lava network for a graph and run batches through it.
+
+Populations become neuron Processes, couplings Dense connections with graded spikes (forward W and,
+from a free source, backward Wᵀ), each trainable coupling a Plasticity Process writing both Dense
+weight Vars. Inputs, targets and the control word come from source RingBuffers, the output state
+goes to a sink RingBuffer. The network is compiled once (a first run on zeros) and every batch is
+then one `run(RunSteps(T))` of the same ring length T, so the rings stay aligned.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.run_conditions import RunSteps
+from lava.proc.dense.process import Dense
+from lava.proc.io.sink import RingBuffer as Sink
+from lava.proc.io.source import RingBuffer as Source
+
+from neurophys import activations as act
+from neurophys.backend import UnsupportedGraph
+from neurophys.ir.graph import Graph
+
+from . import schedule as sch
+from .runcfg import run_config
+from .procs.doubled_neuron import DoubledNeuron
+from .procs.plasticity import Plasticity
+from .procs.rate_neuron import RateNeuron
+
+MESSAGE_BITS = 24  # graded spikes: a 24-bit payload per message
+
+
+def check(graph: Graph) -> None:
+    """Refuse, naming the part, what this mapping cannot host."""
+    rx = graph.rule.relaxation
+    if graph.rule.family == "ep" and rx.method != "euler":
+        raise UnsupportedGraph("rule.relaxation.method", f"{rx.method!r}: Loihi neurons integrate with Euler steps; "
+                               "use Relaxation('euler', dt, max_steps, tol=0)")
+    if rx.tol > 0:
+        raise UnsupportedGraph("rule.relaxation.tol", f"{rx.tol}: stopping on a residual needs a global reduction "
+                               "every step; the chip runs a fixed max_steps (set tol=0)")
+    for i, p in enumerate(graph.populations):
+        if not p.clamped and p.kind != "rate":
+            raise UnsupportedGraph(f"populations[{i}]", f"{p.name!r} is a {p.kind!r} population; this backend maps "
+                                   "only 'rate' populations (and clamped inputs)")
+    for i, c in enumerate(graph.couplings):
+        if c.kind != "dense":
+            raise UnsupportedGraph(f"couplings[{i}]", f"{c.name!r} is a {c.kind!r} coupling; only 'dense' maps to Dense")
+        if c.src == c.dst:
+            raise UnsupportedGraph(f"couplings[{i}]", f"{c.name!r} is lateral ({c.src}→{c.src}); lateral couplings "
+                                   "are not mapped yet")
+
+
+class LavaNet:
+    def __init__(self, graph: Graph, select_tag: str = "floating_pt", hw: bool = False):
+        check(graph)
+        self.graph = graph
+        rule, rx = graph.rule, graph.rule.relaxation
+        self.ep = rule.family == "ep"
+        self.steps = rx.max_steps
+        if self.ep:
+            self.learn_phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
+            self.eval_phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, False)
+        else:
+            self.learn_phases, self.eval_phases = sch.least_action_phases(rule.lr, True), sch.least_action_phases(
+                rule.lr, False)
+        self.slots = graph.training.batch_size
+        self.S = sch.sample_steps(self.learn_phases, self.steps)
+        self.T = self.slots * self.S
+        self.eval_slots = self.T // sch.sample_steps(self.eval_phases, self.steps)
+        self._build()
+        self.run_cfg = run_config(select_tag, hw, self.processes())
+        self._ctrl_key = None
+        self.running = False
+
+    # ------------------------------------------------------------------ construction
+    def _build(self):
+        g, T = self.graph, self.T
+        out = g.population(g.cost.output)
+        self.ctrl = Source(data=np.zeros((sch.WIDTH, T)))
+        self.inputs = {p.name: Source(data=np.zeros((p.size, T))) for p in g.inputs}
+        self.target = Source(data=np.zeros((out.size, T)))
+        self.neurons = {}
+        for p in g.populations:
+            if p.clamped:
+                continue
+            bias = p.bias if p.bias is not None else np.zeros(p.size)
+            common = dict(size=p.size, bias=bias, activation=p.activation, name=p.name,
+                          cost=g.cost.kind if p.name == out.name else None,
+                          trainable_bias=p.bias is not None and p.trainable_bias)
+            n = RateNeuron(dt=g.rule.relaxation.dt, **common) if self.ep else \
+                DoubledNeuron(k=g.rule.relaxation.dt / p.tau, **common)
+            self.ctrl.s_out.connect(n.ctrl)
+            self.neurons[p.name] = n
+        self.target.s_out.connect(self.neurons[out.name].y_in)
+        self.sink = Sink(shape=(out.size,), buffer=T)
+        (self.neurons[out.name].state_out if self.ep else self.neurons[out.name].a_out).connect(self.sink.a_in)
+        self.fwd, self.bwd, self.plastic = {}, {}, {}
+        for c in g.couplings:
+            pre = self.inputs[c.src].s_out if c.src in self.inputs else self._fwd_port(self.neurons[c.src])
+            dst = self.neurons[c.dst]
+            self.fwd[c.name] = Dense(weights=c.weight.copy(), num_message_bits=MESSAGE_BITS, name=f"{c.name}.fwd")
+            pre.connect(self.fwd[c.name].s_in)
+            self.fwd[c.name].a_out.connect(dst.a_in if self.ep else dst.z_in)
+            if c.src in self.neurons:
+                src = self.neurons[c.src]
+                self.bwd[c.name] = Dense(weights=c.weight.T.copy(), num_message_bits=MESSAGE_BITS, name=f"{c.name}.bwd")
+                (dst.s_out if self.ep else dst.d_out).connect(self.bwd[c.name].s_in)
+                self.bwd[c.name].a_out.connect(src.a_in if self.ep else src.e_in)
+            if c.trainable:
+                pl = Plasticity(shape=c.weight.shape, name=f"{c.name}.plasticity")
+                pre.connect(pl.pre)
+                (dst.s_out if self.ep else dst.d_out).connect(pl.post)
+                self.ctrl.s_out.connect(pl.ctrl)
+                pl.w_fwd.connect_var(self.fwd[c.name].weights)
+                if c.name in self.bwd:
+                    pl.w_bwd.connect_var(self.bwd[c.name].weights)
+                self.plastic[c.name] = pl
+
+    def _fwd_port(self, n):
+        return n.s_out if self.ep else n.a_out
+
+    def processes(self):
+        return [self.ctrl, self.target, self.sink, *self.inputs.values(), *self.neurons.values(), *self.fwd.values(),
+                *self.bwd.values(), *self.plastic.values()]
+
+    # ------------------------------------------------------------------ running
+    def start(self):
+        """Compile and start the runtime once (a run on zeros: no updates are applied)."""
+        self.ctrl.run(condition=RunSteps(num_steps=self.T), run_cfg=self.run_cfg)
+        self.running = True
+
+    def _set_ctrl(self, learn: bool, n_real: int, scale: float):
+        key = (learn, n_real, scale)
+        if key != self._ctrl_key:
+            phases, slots = (self.learn_phases, self.slots) if learn else (self.eval_phases, self.eval_slots)
+            self.ctrl.data.set(sch.control(phases, self.steps, slots, n_real, scale))
+            self._ctrl_key = key
+
+    def _set_samples(self, x, y, per_sample: int):
+        g = self.graph
+        off = 0
+        for p in g.inputs:
+            xr = act.rho(p.activation, x[:, off:off + p.size])
+            off += p.size
+            self.inputs[p.name].data.set(self._ring(xr, per_sample))
+        self.target.data.set(self._ring(y, per_sample))
+
+    def _ring(self, rows, per_sample):
+        data = np.zeros((rows.shape[1], self.T))
+        data[:, :len(rows) * per_sample] = np.repeat(rows.T, per_sample, axis=1)
+        return data
+
+    def _run(self):
+        self.ctrl.run(condition=RunSteps(num_steps=self.T), run_cfg=self.run_cfg)
+
+    def learn(self, x, y):
+        """One local learning step on the batch: phases per sample, update applied at the end."""
+        B = len(x)
+        for i in range(0, B, self.slots):
+            xb, yb = x[i:i + self.slots], y[i:i + self.slots]
+            last = i + self.slots >= B
+            self._set_ctrl(True, len(xb), 1.0 / B if last else 0.0)
+            self._set_samples(xb, yb, self.S)
+            self._run()
+
+    def outputs(self, x):
+        """Output states at the end of the free phase (EP) / the flow (least action)."""
+        per = sch.sample_steps(self.eval_phases, self.steps)
+        n_out = self.graph.population(self.graph.cost.output).size
+        res = []
+        for i in range(0, len(x), self.eval_slots):
+            xb = x[i:i + self.eval_slots]
+            self._set_ctrl(False, 0, 0.0)
+            self._set_samples(xb, np.zeros((len(xb), n_out)), per)
+            self._run()
+            res.append(self.sink.data.get()[:, sch.phase_ends(self.eval_phases, self.steps, len(xb))].T)
+        return np.concatenate(res)
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self):
+        out = {c.name: np.asarray(self.fwd[c.name].weights.get(), float).copy() for c in self.graph.couplings}
+        for p in self.graph.populations:
+            if p.bias is not None:
+                out[f"{p.name}.bias"] = np.asarray(self.neurons[p.name].bias.get(), float).copy()
+        return out
+
+    def set_params(self, params):
+        names = {c.name for c in self.graph.couplings} | {f"{p.name}.bias" for p in self.graph.populations
+                                                        if p.bias is not None}
+        for k, v in params.items():
+            if k not in names:
+                raise UnsupportedGraph(f"params.{k}", f"no such parameter (have {', '.join(sorted(names))})")
+            v = np.asarray(v, float)
+            if k.endswith(".bias"):
+                self.neurons[k[:-5]].bias.set(v)
+            else:
+                self.fwd[k].weights.set(v)
+                if k in self.bwd:
+                    self.bwd[k].weights.set(v.T.copy())
+
+    def stop(self):
+        if self.running:
+            self.ctrl.stop()
+            self.running = False

@@ -1,0 +1,85 @@
+"""An EP population as a Lava Process: state s, projected Euler steps of −∂F/∂s.
+
+The field arrives from Dense connections (graded spikes carrying ρ of the neighbours), one step
+late: the control word's hold step at each phase opening absorbs that delay (see schedule.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from neurophys import activations as act
+from neurophys import costs
+
+from .. import schedule as sch
+
+
+class RateNeuron(AbstractProcess):
+    """a_in: field from Dense; ctrl: control word; y_in: target (output population only).
+    s_out: ρ(s) as graded spikes; state_out: s (for the output sink)."""
+
+    def __init__(self, *, size: int, bias, dt: float, activation: str, cost: str | None = None,
+                 trainable_bias: bool = False, name: str | None = None):
+        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, name=name)
+        self.a_in = InPort((size,))
+        self.ctrl = InPort((sch.WIDTH,))
+        self.y_in = InPort((size,))
+        self.s_out = OutPort((size,))
+        self.state_out = OutPort((size,))
+        self.s = Var((size,), init=np.zeros(size))
+        self.s_free = Var((size,), init=np.zeros(size))
+        self.bias = Var((size,), init=np.asarray(bias, float))
+        self.bias_acc = Var((size,), init=np.zeros(size))
+        self.dt = Var((1,), init=float(dt))
+
+
+@implements(proc=RateNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyRateNeuronFloat(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    ctrl: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    y_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    state_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s: np.ndarray = LavaPyType(np.ndarray, float)
+    s_free: np.ndarray = LavaPyType(np.ndarray, float)
+    bias: np.ndarray = LavaPyType(np.ndarray, float)
+    bias_acc: np.ndarray = LavaPyType(np.ndarray, float)
+    dt: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def run_spk(self):
+        a, c, y = self.a_in.recv(), self.ctrl.recv(), self.y_in.recv()
+        fn, cost = self.proc_params["activation"], self.proc_params["cost"]
+        mode = int(c[sch.MODE])
+        if mode == sch.RESET:
+            self.s = np.zeros_like(self.s)
+        elif mode == sch.SAVE:
+            self.s_free = self.s.copy()
+        elif mode == sch.RESTORE:
+            self.s = self.s_free.copy()
+        elif mode == sch.EVOLVE:
+            h = a + self.bias
+            gain = 1.0 if act.box(fn) else act.drho(fn, self.s)
+            d = gain * h - self.s
+            if cost is not None and c[sch.BETA]:
+                d = d - c[sch.BETA] * costs.grad(cost, self.s[None], y[None])[0]
+            s = self.s + self.dt[0] * d
+            self.s = np.clip(s, 0.0, 1.0) if act.box(fn) else s
+        r = act.rho(fn, self.s)
+        self.s_out.send(r)
+        self.state_out.send(self.s)
+        if self.proc_params["trainable_bias"]:
+            # Δb = coef·ρ at each phase end (−∂E/∂b = ρ), applied at the batch end
+            self.bias_acc = self.bias_acc + c[sch.COEF] * r
+            if c[sch.APPLY]:
+                self.bias = self.bias + c[sch.APPLY] * self.bias_acc
+                self.bias_acc = np.zeros_like(self.bias_acc)

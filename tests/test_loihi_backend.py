@@ -1,0 +1,175 @@
+"""The `loihi` float backend on real Lava processes: its applied update equals the reference
+engine's local update for the same discretisation; refusals name the part; close frees processes."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+import numpy as np
+import pytest
+
+from backends.loihi import LoihiBackend
+from neurophys import costs
+from neurophys.backend import UnsupportedGraph, get_backend
+from neurophys.data import load_split
+from neurophys.families import MODULES
+from neurophys.ir import load
+from neurophys.ir.builders import feedforward, layered_ep, resistor_network
+from neurophys.ir.coupling import Coupling
+from neurophys.ir.errors import ValidationError
+from neurophys.ir.graph import Graph
+from neurophys.ir.rule import Relaxation
+from neurophys.metrics import flatten, rel_error
+
+TOL = 1e-6
+
+
+def _rel(u, g):
+    return rel_error(flatten(u, sorted(g)), flatten(g, sorted(g)))
+
+
+@pytest.fixture(scope="module")
+def ep_xor():
+    graph = load("examples/ep_xor.json")
+    split = load_split(graph.dataset)
+    with LoihiBackend() as b:
+        b.compile(graph)
+        yield b, graph, split
+
+
+@pytest.fixture(scope="module")
+def least_action():
+    graph = load("examples/least_action_mlp.json")
+    split = load_split(graph.dataset)
+    with LoihiBackend() as b:
+        b.compile(graph)
+        yield b, graph, split
+
+
+def _steps_match_reference(backend, graph, split, n_steps, bs):
+    fam = MODULES[graph.rule.family]
+    for i in range(n_steps):
+        idx = np.arange(i * bs, (i + 1) * bs) % len(split.x_train)
+        x, y = split.x_train[idx], split.y_train[idx]
+        g = graph.copy()
+        g.set_params(backend.get_params())
+        expected = fam.local_update(g, x, y)
+        before = backend.get_params()
+        u = backend.step(x, y)
+        assert set(u) == set(expected)
+        assert _rel(u, expected) <= TOL
+        after = backend.get_params()
+        for k in u:  # the update is really on the target
+            np.testing.assert_allclose(after[k], before[k] + expected[k], rtol=0, atol=TOL * np.abs(expected[k]).max())
+
+
+def test_registered():
+    assert get_backend("loihi") is LoihiBackend
+
+
+def test_ep_xor_update_equals_reference(ep_xor):
+    b, graph, split = ep_xor
+    _steps_match_reference(b, graph, split, 3, graph.training.batch_size)
+
+
+def test_ep_outputs_equal_reference_free_phase(ep_xor):
+    b, graph, split = ep_xor
+    g = graph.copy()
+    g.set_params(b.get_params())
+    np.testing.assert_allclose(b.outputs(split.x_train), MODULES["ep"].outputs(g, split.x_train), rtol=0, atol=1e-12)
+
+
+def test_set_params_reaches_target(ep_xor):
+    b, graph, _ = ep_xor
+    p = b.get_params()
+    new = {k: v + 0.01 for k, v in p.items()}
+    b.set_params(new)
+    got = b.get_params()
+    for k in p:
+        np.testing.assert_array_equal(got[k], new[k])
+    with pytest.raises(UnsupportedGraph, match="params.nope"):
+        b.set_params({"nope": np.zeros(1)})
+
+
+def test_least_action_update_equals_reference(least_action):
+    b, graph, split = least_action
+    _steps_match_reference(b, graph, split, 3, 8)  # batches smaller than the ring's slots, too
+
+
+def test_least_action_batch_larger_than_ring(least_action):
+    b, graph, split = least_action
+    x, y = split.x_train[:70], split.y_train[:70]  # 3 runs of the 32-slot ring, one update
+    g = graph.copy()
+    g.set_params(b.get_params())
+    assert _rel(b.step(x, y), MODULES["least_action"].local_update(g, x, y)) <= TOL
+
+
+def test_one_sided_ep_equals_reference():
+    graph = layered_ep([2, 3, 2], estimator="one_sided", relaxation=Relaxation("euler", dt=0.3, max_steps=15, tol=0),
+                       activation="sigmoid", seed=3)
+    graph.training.batch_size = 2
+    rng = np.random.default_rng(0)
+    x, y = rng.random((3, 2)), rng.random((3, 2))
+    with LoihiBackend() as b:
+        b.compile(graph)
+        assert _rel(b.step(x, y), MODULES["ep"].local_update(graph, x, y)) <= TOL
+
+
+def test_unsupported_parts_are_named():
+    b = LoihiBackend()
+    with pytest.raises(UnsupportedGraph, match=r"^rule\.relaxation\.method.*euler"):
+        b.compile(layered_ep([2, 3, 2], relaxation=Relaxation("anderson", tol=1e-10)))
+    with pytest.raises(UnsupportedGraph, match=r"^rule\.relaxation\.tol"):
+        b.compile(layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=10, tol=1e-6)))
+    with pytest.raises(UnsupportedGraph, match=r"^rule\.family.*coupled_learning"):
+        b.compile(resistor_network(2, 1))
+    g = layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=10, tol=0))
+    lateral = Coupling("L", "h1", "h1", weight=np.zeros((3, 3)))
+    g = Graph(g.populations, g.couplings + [lateral], g.cost, g.rule, g.dataset, g.training, g.name)
+    with pytest.raises(UnsupportedGraph, match=r"^couplings\[2\].*'L' is lateral"):
+        b.compile(g)
+
+
+def test_hw_without_lava_loihi_is_refused():
+    with pytest.raises(ValidationError, match=r"^hw.*lava-loihi"):
+        LoihiBackend(hw=True)
+
+
+def test_close_stops_every_process():
+    graph = feedforward([3, 2], steps=2)
+    b = LoihiBackend()
+    others = set(multiprocessing.active_children())
+    b.compile(graph)
+    mine = {p.pid for p in set(multiprocessing.active_children()) - others}
+    assert mine  # Lava's runtime really runs processes
+    b.step(np.ones((1, 3)), np.eye(2)[:1])
+    b.close()
+    deadline = time.monotonic() + 10  # exiting takes a moment; a leaked process never exits
+    while _alive(mine) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(mine)
+
+
+def _alive(pids):
+    """Pids still running (a reaped child is gone from the process table)."""
+    out = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+            out.append(pid)
+        except ProcessLookupError:
+            pass
+    return out
+
+
+@pytest.mark.slow
+def test_ep_xor_learns_to_full_accuracy():
+    graph = load("examples/ep_xor.json")
+    split = load_split(graph.dataset)
+    with LoihiBackend() as b:
+        b.compile(graph)
+        for _ in range(graph.training.epochs):
+            b.step(split.x_train, split.y_train)
+        pred = costs.predict(graph.cost.kind, b.outputs(split.x_train))
+    assert np.mean(pred == split.labels_train) == 1.0
