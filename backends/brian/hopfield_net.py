@@ -1,0 +1,203 @@
+"""An EP graph as one Brian2 `NeuronGroup` + one `Synapses`, replicated over phases × batch.
+
+Units follow the reference engine's projected Euler step exactly:
+    s ← clip(s + dt·(g(s)·(h + b) − s − β_now·[out]·(s − y)), lo, hi),  h = Σ w·ρ(s_pre) (summed)
+with g = 1 for boxed (hard_sigmoid) units and ρ′ otherwise (as `Hopfield.drift`), inputs clamped.
+Replicas: "free" relaxes K steps and then holds; "plus"/"minus" relax K free steps, then K steps
+at ±β — the reference's nudged phases, which start from the free state. Each synapse then holds
+the pre × post product of its replica (rate twin: ρ at the last step; spiking twin: the product
+of spike traces summed over a measurement window of M steps).
+
+Spiking twin: every unit also fires Poisson spikes at rate r_max·clip(ρ(s), 0, 1) with one trace
+x per unit (τ_trace, jump 1/(r_max·τ_trace), so E[x] = ρ). The three phase replicas of a unit
+draw the same uniform number each step (a linked variable into a noise group): common random
+numbers, so the contrast between phases is not buried in independent spike noise.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neurophys import activations as act
+
+from ._runtime import time_unit
+from .layout import Layout, put, take
+
+RHO = {"hard_sigmoid": "clip(s, 0, 1)", "sigmoid": "0.5*(1 + tanh(0.5*s))", "tanh": "tanh(s)",
+       "relu": "s*int(s > 0)", "linear": "s"}
+GAIN = {"hard_sigmoid": "1.0", "sigmoid": "(0.5*(1 + tanh(0.5*s)))*(1 - 0.5*(1 + tanh(0.5*s)))",
+        "tanh": "(1 - tanh(s)**2)", "relu": "int(s > 0)", "linear": "1.0"}
+CODES = {a: i for i, a in enumerate(RHO)}
+
+
+def _select(table, used):
+    """One expression if every unit has the same activation, else a sum gated by each unit's code."""
+    if len(used) == 1:
+        return table[next(iter(used))]
+    return " + ".join(f"int(act == {CODES[a]})*({table[a]})" for a in sorted(used))
+
+
+class HopfieldNet:
+    def __init__(self, b, graph, replicas, batch, spiking=None, name="ep"):
+        """`spiking`: None for the rate twin, else dict(rate_max [Hz], trace_tau [IR units], window [steps])."""
+        self.b, self.graph = b, graph
+        rx = graph.rule.relaxation
+        self.K = rx.max_steps
+        self.spiking = spiking
+        self.window = spiking["window"] if spiking else 1
+        self.steps = 2 * self.K + (self.window if spiking else 0)
+        self.layout = L = Layout.of(graph.populations, replicas, batch)
+        unit = time_unit(b)
+        self.clock = b.Clock(dt=rx.dt * unit, name=f"{name}_clock*")
+        used = {p.activation for p in graph.populations}
+        X = "x" if spiking else "r"
+        eqs = f"""
+        ds/dt = mov*(gain*(hs + bias) - s - bnow*nud*(s - y))/tau : 1
+        hs : 1
+        bias : 1
+        y : 1
+        A : 1
+        nud : 1 (constant)
+        bet : 1 (constant)
+        frz : 1 (constant)
+        free : 1 (constant)
+        lo : 1 (constant)
+        hi : 1 (constant)
+        act : integer (constant)
+        t0 : second (shared)
+        K : 1 (shared, constant)
+        Nw : 1 (shared)
+        nst = (t - t0)/dt + 0.5 : 1
+        mov = free*(1 - frz*int(nst >= K)) : 1
+        bnow = bet*int(nst >= K) : 1
+        r = {_select(RHO, used)} : 1
+        gain = {_select(GAIN, used)} : 1
+        """
+        end_code = "s = clip(s, lo, hi)\n"
+        ns = {"tau": 1.0 * unit}
+        kw = {}
+        if spiking:
+            eqs += """
+            dx/dt = -x/tau_tr : 1
+            u : 1 (linked)
+            rcl = clip(r, 0, 1) : 1
+            """
+            ns.update(tau_tr=spiking["trace_tau"] * unit, rmax=spiking["rate_max"] * b.Hz,
+                      jump=float(1.0 / (spiking["rate_max"] * b.Hz * spiking["trace_tau"] * unit)))
+            kw = dict(threshold="u < rmax*rcl*dt", reset="x += jump")
+            end_code += "x = x + int(nst >= Nw - 1)*int(nst < Nw)*(rcl - x)\n"
+        end_code += f"A = A + int(nst >= Nw)*{X}\n"
+        self.group = G = b.NeuronGroup(L.N, eqs, method="euler", clock=self.clock, namespace=ns,
+                                       name=f"{name}_units*", **kw)
+        G.K = self.K
+        G.run_regularly(end_code, when="end", order=0, name=f"{name}_end*")
+        self._init_neurons(graph, L)
+        objects = [G]
+        if spiking:
+            self.noise = b.NeuronGroup(batch * L.n, "u : 1", clock=self.clock, name=f"{name}_noise*")
+            self.noise.run_regularly("u = rand()", when="start", name=f"{name}_draw*")
+            G.u = b.linked_var(self.noise, "u", index=np.arange(L.N) % (batch * L.n))
+            objects.append(self.noise)
+        self.syn = S = b.Synapses(G, G, f"""
+            w : 1
+            hs_post = w*r_pre : 1 (summed)
+            C : 1
+            """, clock=self.clock, name=f"{name}_syn*")
+        self._connect(graph, L, S)
+        S.run_regularly(f"C = C + int(nst_post >= Nw_post)*{X}_pre*{X}_post", when="end", order=1,
+                        name=f"{name}_corr*")
+        self.net = b.Network(*objects, S)
+        self.write_params(graph)
+
+    # ------------------------------------------------------------------ construction
+    def _init_neurons(self, graph, L):
+        G = self.group
+        free = {p.name: 1.0 for p in graph.populations if not p.clamped}
+        G.free = L.per_neuron(free)
+        boxed = {p.name: 0.0 for p in graph.populations if not p.clamped and act.box(p.activation)}
+        G.lo = np.where(L.per_neuron(boxed, default=1.0) == 0.0, 0.0, -np.inf)
+        G.hi = np.where(L.per_neuron(boxed, default=1.0) == 0.0, 1.0, np.inf)
+        G.act = L.per_neuron({p.name: CODES[p.activation] for p in graph.populations}).astype(int)
+        G.nud = L.per_neuron({graph.cost.output: 1.0})
+        beta = graph.rule.beta
+        rep = L.replica_of()
+        signs = np.array([{"free": 0.0, "plus": 1.0, "minus": -1.0}[r] for r in L.replicas])
+        G.bet = beta * signs[rep]
+        G.frz = (np.array([r == "free" for r in L.replicas])[rep]).astype(float)
+
+    def _connect(self, graph, L, S):
+        pre, post, self.fwd, self.bwd = [], [], {}, {}
+        count = 0
+        for c in graph.couplings:
+            nd, ns = c.weight.shape
+            ii, jj = np.meshgrid(np.arange(nd), np.arange(ns), indexing="ij")
+            p, q = L.pairs(c.src, c.dst, jj.ravel(), ii.ravel())
+            pre.append(p.ravel()), post.append(q.ravel())
+            self.fwd[c.name] = count + np.arange(p.size).reshape(p.shape[:2] + (nd, ns))
+            count += p.size
+            if not graph.population(c.src).clamped:  # symmetric: the source feels the destination
+                pre.append(q.ravel()), post.append(p.ravel())
+                self.bwd[c.name] = count + np.arange(p.size).reshape(p.shape[:2] + (nd, ns))
+                count += p.size
+        pre, post = np.concatenate(pre), np.concatenate(post)
+        S.connect(i=pre, j=post)
+        if not (np.array_equal(S.i[:], pre) and np.array_equal(S.j[:], post)):
+            raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
+
+    # ------------------------------------------------------------------ parameters
+    def write_params(self, graph):
+        for c in graph.couplings:
+            for idx in (self.fwd[c.name], self.bwd.get(c.name)):
+                if idx is not None:
+                    put(self.syn.w_, idx, c.weight)
+        for p in graph.populations:
+            if not p.clamped:
+                put(self.group.bias_, self.layout.units(p.name), 0.0 if p.bias is None else p.bias)
+
+    def read(self, name: str) -> np.ndarray:
+        """A parameter as the target holds it (replica 0, sample 0)."""
+        if name.endswith(".bias"):
+            return take(self.group.bias_, self.layout.units(name[:-5])[0, 0])
+        return take(self.syn.w_, self.fwd[name][0, 0])
+
+    def write(self, name: str, value: np.ndarray) -> None:
+        if name.endswith(".bias"):
+            put(self.group.bias_, self.layout.units(name[:-5]), value)
+            return
+        for idx in (self.fwd[name], self.bwd.get(name)):
+            if idx is not None:
+                put(self.syn.w_, idx, value)
+
+    # ------------------------------------------------------------------ running
+    def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
+        """Load a (padded) batch and run the free phase only, or all phases and the window."""
+        G, L, g = self.group, self.layout, self.graph
+        s = np.zeros(L.N)
+        off = 0
+        for p in g.inputs:
+            s[L.units(p.name)] = x[None, :, off:off + p.size]
+            off += p.size
+        G.s_[:] = s
+        yy = np.zeros(L.N)
+        yy[L.units(g.cost.output)] = y[None]
+        G.y_[:] = yy
+        G.A_[:] = 0.0
+        self.syn.C_[:] = 0.0
+        steps = self.steps if phases else self.K
+        G.Nw = self.steps - self.window if phases else steps + 1  # no window in a free-only run
+        G.t0 = self.net.t
+        self.net.run(steps * self.clock.dt, namespace={})
+
+    def outputs(self) -> np.ndarray:
+        """(B, n_out) free-phase output states."""
+        return take(self.group.s_, self.layout.units(self.graph.cost.output)[0])
+
+    def contrast(self, name: str, hi: str, lo: str, batch: int) -> np.ndarray:
+        """mean over the batch of (⟨pre·post⟩_hi − ⟨pre·post⟩_lo) for a coupling, or of post alone
+        for a bias, each ⟨·⟩ the window average the target accumulated."""
+        R = {r: i for i, r in enumerate(self.layout.replicas)}
+        if name.endswith(".bias"):
+            acc = take(self.group.A_, self.layout.units(name[:-5]))
+        else:
+            acc = take(self.syn.C_, self.fwd[name])
+        d = (acc[R[hi], :batch] - acc[R[lo], :batch]) / self.window
+        return d.mean(axis=0)

@@ -1,0 +1,137 @@
+"""What both Brian2 twins share: checking the graph, batching onto the fixed-size network, and the
+learning step — run the phases on the target, contrast what its synapses accumulated, write θ + Δθ
+back (clipped to the coupling's bounds), and return the update read back from the target."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from neurophys.backend import Backend, UnsupportedGraph
+from neurophys.ir.errors import ValidationError
+from neurophys.ir.graph import Graph
+
+from ._runtime import brian
+
+
+def check_ep(graph: Graph) -> None:
+    """Refuse what the Hopfield network cannot host (the path names the culprit)."""
+    rx = graph.rule.relaxation
+    if rx.method != "euler":
+        raise UnsupportedGraph("rule.relaxation.method", f"{rx.method!r}: the Brian2 twin integrates the EP ODE with "
+                               "the rule's Euler step; use Relaxation('euler', dt, max_steps, tol=0)")
+    if rx.tol > 0:
+        raise UnsupportedGraph("rule.relaxation.tol", f"{rx.tol}: an early stop on a residual is not reproducible on "
+                               "the target; use tol=0 (exactly max_steps steps)")
+    if graph.cost.kind != "mse":
+        raise UnsupportedGraph("cost.kind", f"{graph.cost.kind!r}: only 'mse' nudging is wired into the Brian2 twin")
+    for i, c in enumerate(graph.couplings):
+        if c.src == c.dst:
+            raise UnsupportedGraph(f"couplings[{i}]", f"{c.name!r} is a lateral coupling; the Brian2 twin hosts "
+                                   "couplings between different populations only")
+
+
+def estimator(graph: Graph) -> tuple[float, str, str]:
+    """(coefficient, hi replica, lo replica) with Δθ = coefficient · mean_b(acc_hi − acc_lo)."""
+    r = graph.rule
+    if r.family == "coupled_learning":
+        return r.lr / r.eta, "free", "clamped"
+    sign = -1.0 if r.family == "circuit_ep" else 1.0  # EP's acc is −∂E/∂θ; circuits' is +(ΔV)² = +2∂E/∂k
+    half = 0.5 if r.family == "circuit_ep" else 1.0
+    if r.estimator == "symmetric":
+        return sign * half * r.lr / (2 * r.beta), "plus", "minus"
+    return sign * half * r.lr / r.beta, "plus", "free"
+
+
+def replicas(graph: Graph) -> tuple[str, ...]:
+    r = graph.rule
+    if r.family == "coupled_learning":
+        return ("free", "clamped")
+    return ("free", "plus", "minus") if r.estimator == "symmetric" else ("free", "plus")
+
+
+class BrianTwin(Backend):
+    """Base of the rate and spiking twins; subclasses make `self.net` in `_make_net`."""
+
+    def __init__(self, codegen: str = "numpy", batch: int | None = None, **options):
+        super().__init__(codegen=codegen, batch=batch, **options)
+        self.codegen = codegen
+        if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+            raise ValidationError("batch", f"{batch!r} must be a positive integer (the network's batch capacity)")
+        self.capacity = batch
+        self.compile_s = None
+
+    def _build(self, graph: Graph) -> None:
+        t0 = time.perf_counter()
+        b = brian(self.codegen)
+        self.capacity = self.capacity or graph.training.batch_size
+        self.coef, self.hi, self.lo = estimator(graph)
+        self.trainable = list(graph.params())
+        self.bounds = {c.name: c.bounds for c in graph.couplings}
+        self.floor = {c.name: 0.0 for c in graph.couplings if c.kind == "conductance"}
+        self.net = self._make_net(b, graph)
+        self.net.run(np.zeros((self.capacity, sum(p.size for p in graph.inputs))),
+                     np.zeros((self.capacity, graph.output.size)), phases=True)  # generate (and compile) once
+        self.compile_s = time.perf_counter() - t0
+
+    def _make_net(self, b, graph: Graph):
+        raise NotImplementedError
+
+    def _pad(self, a: np.ndarray) -> np.ndarray:
+        out = np.zeros((self.capacity,) + a.shape[1:])
+        out[:len(a)] = a
+        return out
+
+    def _batch(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        x = np.atleast_2d(np.asarray(x, float))
+        y = np.atleast_2d(np.asarray(y, float))
+        n_in, n_out = sum(p.size for p in self.graph.inputs), self.graph.output.size
+        if x.shape[1:] != (n_in,) or y.shape != (len(x), n_out):
+            raise ValidationError("batch", f"x {x.shape} / y {y.shape} do not fit the graph ((B, {n_in}) and (B, {n_out}))")
+        if len(x) > self.capacity:
+            raise ValidationError("batch", f"{len(x)} samples exceed the network's capacity {self.capacity} "
+                                  "(pass batch=N when creating the backend)")
+        return x, y
+
+    def step(self, x, y):
+        x, y = self._batch(x, y)
+        with self.timed("device"):
+            self.net.run(self._pad(x), self._pad(y), phases=True)
+        with self.timed("host"):
+            before = self.get_params()
+            new = {}
+            for k in self.trainable:
+                v = before[k] + self.coef * self.net.contrast(k, self.hi, self.lo, len(x))
+                lo, hi = self.bounds.get(k) or (-np.inf, np.inf)
+                new[k] = np.clip(v, max(lo, self.floor.get(k, -np.inf)), hi)
+            self.set_params(new)
+            after = self.get_params()
+            return {k: after[k] - before[k] for k in self.trainable}
+
+    def get_params(self):
+        return {k: self.net.read(k) for k in self.trainable}
+
+    def set_params(self, params):
+        for k, v in params.items():
+            if k not in self.trainable:
+                raise ValidationError(f"params.{k}", f"no trainable parameter of that name (have {', '.join(self.trainable)})")
+            cur = self.net.read(k)
+            if np.shape(v) != cur.shape:
+                raise ValidationError(f"params.{k}", f"shape {np.shape(v)} does not match {cur.shape}")
+        for k, v in params.items():
+            self.net.write(k, np.asarray(v, float))
+
+    def outputs(self, x):
+        x = np.atleast_2d(np.asarray(x, float))
+        out = []
+        for start in range(0, len(x), self.capacity):
+            chunk = x[start:start + self.capacity]
+            with self.timed("device"):
+                self.net.run(self._pad(chunk), np.zeros((self.capacity, self.graph.output.size)), phases=False)
+            out.append(self.net.outputs()[:len(chunk)])
+        return np.concatenate(out) if out else np.zeros((0, self.graph.output.size))
+
+    def info(self):
+        return {"simulator": "brian2", "codegen": self.codegen, "batch_capacity": self.capacity,
+                "compile_s": self.compile_s, "replicas": list(self.net.layout.replicas),
+                "steps_per_learning_step": self.net.steps}

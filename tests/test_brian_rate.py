@@ -1,0 +1,129 @@
+"""The Brian2 rate twin against the reference engine: same discretisation ⇒ the same update, to
+float rounding, step after step (the reference engine is independent code: numpy, not Brian)."""
+import numpy as np
+import pytest
+
+from neurophys import metrics
+from neurophys.backend import UnsupportedGraph, get_backend
+from neurophys.data import load_split
+from neurophys.families import family
+from neurophys.ir import builders
+from neurophys.ir.dataset import Dataset
+from neurophys.ir.errors import ValidationError
+from neurophys.ir.rule import Relaxation, Rule
+from neurophys.ir.training import Training
+
+pytest.importorskip("brian2")
+from backends.brian import BrianRateBackend  # noqa: E402
+
+pytestmark = pytest.mark.backend
+TOL = 1e-6
+
+
+def ep_xor(activation="hard_sigmoid", estimator="symmetric", sizes=(2, 4, 2), steps=40):
+    return builders.layered_ep(list(sizes), activation=activation, beta=0.5, lr=0.1, estimator=estimator,
+                               relaxation=Relaxation("euler", dt=0.5, max_steps=steps, tol=0),
+                               dataset=Dataset("xor"), training=Training(batch_size=4), seed=1)
+
+
+def cl_iris(n_hidden=0, family_name="coupled_learning", **kw):
+    return builders.resistor_network(8, 3, n_hidden, family=family_name,
+                                     dataset=Dataset("iris", complement=True), training=Training(batch_size=16), **kw)
+
+
+def run_against_reference(graph, n_steps=3):
+    """Step the backend and the reference side by side; return the worst relative error."""
+    split = load_split(graph.dataset)
+    bs = graph.training.batch_size
+    fam, twin = family(graph), graph.copy()
+    worst = 0.0
+    with BrianRateBackend() as be:
+        be.compile(graph)
+        for k in range(n_steps):
+            idx = (k * bs + np.arange(bs)) % len(split.x_train)
+            x, y = split.x_train[idx], split.y_train[idx]
+            theta = be.get_params()
+            for name, v in theta.items():  # the backend really holds the twin's θ
+                np.testing.assert_allclose(v, twin.params()[name], rtol=0, atol=1e-12)
+            ref = fam.local_update(twin, x, y)
+            u = be.step(x, y)
+            assert set(u) == set(ref)
+            after = be.get_params()
+            measured = {n: after[n] - theta[n] for n in ref}
+            worst = max(worst, metrics.rel_error(metrics.flatten(measured, list(ref)), metrics.flatten(ref)),
+                        metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref)))
+            twin.set_params({n: twin.params()[n] + ref[n] for n in ref})
+        out = be.outputs(split.x_train)
+    np.testing.assert_allclose(out, fam.outputs(twin, split.x_train), rtol=0, atol=1e-9)
+    return worst
+
+
+def test_ep_xor_matches_reference():
+    assert run_against_reference(ep_xor()) <= TOL
+
+
+def test_ep_three_layer_sigmoid_one_sided_matches_reference():
+    g = ep_xor(activation="sigmoid", estimator="one_sided", sizes=(2, 5, 3, 2), steps=30)
+    assert run_against_reference(g) <= TOL
+
+
+def test_cl_iris_matches_reference():
+    assert run_against_reference(cl_iris()) <= TOL
+
+
+@pytest.mark.parametrize("estimator", ["symmetric", "one_sided"])
+def test_circuit_ep_with_hidden_nodes_matches_reference(estimator):
+    g = cl_iris(n_hidden=5, family_name="circuit_ep", beta=0.1)
+    g.rule.estimator = estimator
+    assert run_against_reference(g, n_steps=2) <= TOL
+
+
+def test_coupled_learning_with_hidden_nodes_matches_reference():
+    assert run_against_reference(cl_iris(n_hidden=5), n_steps=2) <= TOL
+
+
+def test_registered_under_its_name():
+    assert get_backend("brian") is BrianRateBackend
+
+
+def test_params_round_trip_and_bad_writes():
+    g = ep_xor()
+    with BrianRateBackend() as be:
+        be.compile(g)
+        new = {k: v + 0.25 for k, v in g.params().items()}
+        be.set_params(new)
+        for k, v in be.get_params().items():
+            np.testing.assert_array_equal(v, new[k])
+        with pytest.raises(ValidationError, match=r"params\.W1"):
+            be.set_params({"W1": np.zeros((2, 2))})
+        with pytest.raises(ValidationError, match=r"params\.nope"):
+            be.set_params({"nope": np.zeros(1)})
+        with pytest.raises(ValidationError, match="capacity 4"):
+            be.step(np.zeros((5, 2)), np.zeros((5, 2)))
+
+
+@pytest.mark.parametrize("mutate, path", [
+    (lambda g: setattr(g.rule, "relaxation", Relaxation("anderson", tol=1e-10)), "rule.relaxation.method"),
+    (lambda g: setattr(g.rule.relaxation, "tol", 1e-8), "rule.relaxation.tol"),
+    (lambda g: setattr(g.cost, "kind", "cross_entropy"), "cost.kind"),
+])
+def test_unsupported_ep_graphs_are_refused_by_path(mutate, path):
+    g = ep_xor()
+    mutate(g)
+    with pytest.raises(UnsupportedGraph, match=path.replace(".", r"\.")):
+        BrianRateBackend().compile(g)
+
+
+def test_unsupported_family_is_refused():
+    g = builders.feedforward([2, 3, 2], dataset=Dataset("xor"))
+    with pytest.raises(UnsupportedGraph, match=r"rule\.family"):
+        BrianRateBackend().compile(g)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValidationError, match="codegen"):
+        BrianRateBackend(codegen="fortran").compile(ep_xor())
+    with pytest.raises(ValidationError, match="circuit_steps"):
+        BrianRateBackend(circuit_steps=0)
+    with pytest.raises(ValidationError, match="batch"):
+        BrianRateBackend(batch=0)
