@@ -27,3 +27,12 @@ def grad(kind: str, out: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def predict(kind: str, out: np.ndarray) -> np.ndarray:
     return np.argmax(out, axis=-1)
+
+
+def hess(kind: str, out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """∂²C/∂out² per sample, (B, n, n) — for Newton relaxation of the nudged phase."""
+    B, n = out.shape
+    if kind == "mse":
+        return np.broadcast_to(np.eye(n), (B, n, n))
+    p = _softmax(out) * y.sum(axis=-1, keepdims=True)
+    return p[:, :, None] * np.eye(n) - p[:, :, None] * p[:, None, :] / np.maximum(y.sum(axis=-1), 1e-300)[:, None, None]

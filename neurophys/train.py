@@ -53,10 +53,11 @@ def train(graph: Graph, epochs: int | None = None, split: Split | None = None,
             apply_update(graph, fam.local_update(graph, split.x_train[idx], split.y_train[idx]))
             if progress:
                 progress(1)
+        out = fam.outputs(graph, split.x_train)
         history.append({
             "epoch": epoch,
-            "loss": fam.loss(graph, split.x_train, split.y_train),
-            "train_accuracy": accuracy(graph, split.x_train, split.labels_train),
+            "loss": float(np.mean(costs.value(graph.cost.kind, out, split.y_train))),
+            "train_accuracy": float(np.mean(costs.predict(graph.cost.kind, out) == split.labels_train)),
             "test_accuracy": accuracy(graph, split.x_test, split.labels_test),
         })
     return history

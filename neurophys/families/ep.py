@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import costs
 from ..ir.graph import Graph
-from ..physics.hopfield import EXACT, Hopfield
+from ..physics.hopfield import Hopfield
 
 COSTS = ("task",)
 
@@ -69,16 +69,16 @@ def outputs(graph: Graph, x) -> np.ndarray:
     return net.relax(x)[0][:, net.out]
 
 
-def loss(graph: Graph, x, y, cost: str = "task") -> float:
+def loss(graph: Graph, x, y, cost: str = "task", at: Graph | None = None) -> float:
     net = Hopfield(graph)
-    s, _ = net.relax(x, relaxation=EXACT)
+    s, _ = net.solve_free(x)
     return float(np.mean(costs.value(graph.cost.kind, s[:, net.out], y)))
 
 
 def exact_gradient(graph: Graph, x, y, cost: str = "task") -> dict[str, np.ndarray]:
     net = Hopfield(graph)
     x_rho = net.rho_in(np.asarray(x, float))
-    s, _ = net.relax(x, relaxation=EXACT)
+    s, _ = net.solve_free(x)
     H = net.hessian(s, x_rho)
     lam = np.linalg.solve(H, net.cost_grad(s, y)[..., None])[..., 0]  # adjoint, per sample
     lr_ = lam * net.drho(s)                                          # λ ⊙ ρ'

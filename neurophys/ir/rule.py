@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from . import checks
 from .errors import ValidationError
 
-METHODS = ("euler", "anderson", "direct")
+METHODS = ("euler", "anderson", "newton", "direct")
 FAMILIES = ("ep", "coupled_learning", "circuit_ep", "least_action", "pc_alm", "stlp", "lse", "holomorphic_ep")
 ESTIMATORS = ("one_sided", "symmetric")
 
 # which integrators each family can use, and which hyper-parameters it needs
 FAMILY_METHODS = {
-    "ep": ("euler", "anderson"),
+    "ep": ("euler", "anderson", "newton"),
     "coupled_learning": ("direct",),
     "circuit_ep": ("direct",),
     "least_action": ("euler",),

@@ -10,8 +10,9 @@ import numpy as np
 
 def anderson(T: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *, tol: float, max_steps: int,
              memory: int = 6, project: Callable[[np.ndarray], np.ndarray] | None = None,
-             reg: float = 1e-12) -> tuple[np.ndarray, int, float]:
-    """Solve x = T(x) row-wise for a batch x0 (B, n). Returns (x, steps, max residual)."""
+             reg: float = 1e-12, row_map: bool = True) -> tuple[np.ndarray, int, float]:
+    """Solve x = T(x) row-wise for a batch x0 (B, n). Returns (x, steps, max residual).
+    `row_map`: T acts on each row independently, so it may be called on a subset of rows."""
     x = x0
     g = T(x)
     f = g - x
@@ -31,6 +32,15 @@ def anderson(T: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *, tol: floa
             x_new = project(x_new)
         g_new = T(x_new)
         f_new = g_new - x_new
+        # per-sample safeguard: where mixing made the residual worse, take the plain step
+        # and forget that sample's history (projections and kinks can fool the extrapolation)
+        worse = np.linalg.norm(f_new, axis=1) > np.linalg.norm(f, axis=1)
+        if dF and worse.any():
+            x_new[worse] = g[worse]
+            g_new[worse] = T(x_new[worse]) if row_map else T(x_new)[worse]
+            f_new[worse] = g_new[worse] - x_new[worse]
+            for d in dF + dX:
+                d[worse] = 0.0
         dF.append(f_new - f)
         dX.append(g_new - g)
         if len(dF) > memory:
