@@ -21,8 +21,10 @@ def _glorot(rng, n_out, n_in, gain=1.0):
 
 def layered_ep(sizes: Sequence[int], *, activation="hard_sigmoid", beta=0.1, lr=0.1, estimator="symmetric",
                relaxation: Relaxation | None = None, cost="mse", dataset: Dataset | None = None,
-               training: Training | None = None, seed=0, gain=1.0, name="ep") -> Graph:
-    """x → h1 → … → out with symmetric couplings and biases; sizes = [n_in, n_h1, …, n_out]."""
+               training: Training | None = None, seed=0, gain=1.0, bias_scale=0.0, name="ep") -> Graph:
+    """x → h1 → … → out with symmetric couplings and biases; sizes = [n_in, n_h1, …, n_out].
+    `bias_scale` > 0 draws biases from U(−scale, scale): with clip units and zero bias, a zero
+    input puts units exactly on the kink, where the loss has no derivative."""
     rng = np.random.default_rng(seed)
     names = ["x"] + [f"h{i}" for i in range(1, len(sizes) - 1)] + ["out"]
     pops = [Population("x", sizes[0], kind="input", role="input", activation="linear")]
@@ -31,6 +33,8 @@ def layered_ep(sizes: Sequence[int], *, activation="hard_sigmoid", beta=0.1, lr=
                                role="output" if i == len(sizes) - 1 else "hidden", bias=np.zeros(size)))
     coups = [Coupling(f"W{i}", names[i - 1], names[i], weight=_glorot(rng, sizes[i], sizes[i - 1], gain))
              for i in range(1, len(sizes))]
+    for p in pops[1:]:
+        p.bias[:] = rng.uniform(-bias_scale, bias_scale, size=p.size)
     rule = Rule("ep", lr=lr, beta=beta, estimator=estimator, relaxation=relaxation or Relaxation("anderson", tol=1e-10))
     return Graph(pops, coups, Cost(cost, "out"), rule, dataset, training or Training(), name)
 

@@ -21,7 +21,7 @@ from .anderson import anderson
 
 # how the exact oracle finds the free fixed point, whatever the rule's own discretisation
 EXACT = Relaxation(method="newton", tol=1e-13, max_steps=5000)
-NEWTON_SWITCH = 1e-3  # Gauss–Seidel sweeps until the residual is this small, then Newton
+NEWTON_SWITCH = 1e-3  # residual below which Newton takes over from Gauss–Seidel sweeps
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Hopfield:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.free = [p for p in graph.populations if not p.clamped]
+        self.pops = graph.pop_index
         self.slices, off = {}, 0
         for p in self.free:
             self.slices[p.name] = slice(off, off + p.size)
@@ -55,7 +56,32 @@ class Hopfield:
         self.acts = [(self.slices[p.name], p.activation) for p in self.free]
         self.in_acts = [(self.in_slices[p.name], p.activation) for p in graph.inputs]
         self.boxed = all(act.box(a) == (0.0, 1.0) for _, a in self.acts)
-        self.smooth_units = [(sl, a) for sl, a in self.acts if act.box(a) is None]
+        self.classes = self._two_classes()
+        if self.classes is not None:
+            self.out_in_b = np.searchsorted(self.classes[1], np.arange(self.out.start, self.out.stop))
+
+    def _two_classes(self):
+        """Unit indices of a 2-colouring of the free populations (output's class second), or
+        None when the couplings among free populations are not bipartite (lateral, odd cycles)."""
+        colour = {self.graph.cost.output: 1}
+        edges = [(b.coupling.src, b.coupling.dst) for b in self.blocks if b.src is not None]
+        if any(b.lateral for b in self.blocks):
+            return None
+        changed = True
+        while changed:
+            changed = False
+            for u, v in edges:
+                for p, q in ((u, v), (v, u)):
+                    if p in colour and q not in colour:
+                        colour[q] = 1 - colour[p]
+                        changed = True
+                    elif p in colour and colour[q] == colour[p]:
+                        return None
+        for p in self.free:
+            colour.setdefault(p.name, 0)
+        idx = [np.concatenate([np.arange(self.slices[p.name].start, self.slices[p.name].stop)
+                               for p in self.free if colour[p.name] == c] or [np.zeros(0, int)]) for c in (0, 1)]
+        return (idx[0], idx[1]) if len(idx[0]) else None
 
     # ---------------------------------------------------------------- elementwise maps
     def _map(self, fn, s):
@@ -105,17 +131,15 @@ class Hopfield:
         return h
 
     def _field_of(self, name, s, x_rho):
-        p = self.graph.population(name)
-        sl = self.slices[name]
+        p = self.pops[name]
         h = np.zeros((len(s), p.size), dtype=s.dtype)
         for b in self.blocks:
             c = b.coupling
             if c.dst == name:
-                src = s[:, b.src] if b.src is not None else None
-                pre = act.rho(self.graph.population(c.src).activation, src) if src is not None else x_rho[:, b.src_in]
+                pre = act.rho(self.pops[c.src].activation, s[:, b.src]) if b.src is not None else x_rho[:, b.src_in]
                 h += pre @ c.weight.T
             elif c.src == name and b.src is not None:
-                h += act.rho(self.graph.population(c.dst).activation, s[:, b.dst]) @ c.weight
+                h += act.rho(self.pops[c.dst].activation, s[:, b.dst]) @ c.weight
         if p.bias is not None:
             h += p.bias
         return h
@@ -176,15 +200,7 @@ class Hopfield:
                         break
             return s, {"steps": steps, "residual": res if rx.tol > 0 else self.residual(s, x_rho, y, beta)}
         if rx.method == "newton":
-            steps, res = 0, np.inf
-            while steps < rx.max_steps:
-                s = self.sweep(s, x_rho, y, beta)
-                steps += 1
-                res = self.residual(s, x_rho, y, beta)
-                if res <= max(NEWTON_SWITCH, rx.tol):
-                    break
-            s, it, res = self.newton(s, x_rho, y, beta, rx.tol)
-            return s, {"steps": steps, "newton": it, "residual": res}
+            return self.newton(s, x_rho, y, beta, rx.tol, rx.max_steps)
         T = lambda z: self.sweep(z, x_rho, y, beta)
         s, steps, res = anderson(T, s, tol=rx.tol, max_steps=rx.max_steps, project=self.project, row_map=False)
         return s, {"steps": steps, "residual": self.residual(s, x_rho, y, beta)}
@@ -197,7 +213,7 @@ class Hopfield:
         for p in self.free:
             sl = self.slices[p.name]
             h = self.field(s, x_rho, only=p.name)
-            d = self.gain(s)[:, sl] * h
+            d = h if act.box(p.activation) else act.drho(p.activation, s[:, sl]) * h
             if beta and sl == self.out:
                 d -= beta * costs.grad(self.graph.cost.kind, s[:, sl], y)
             s[:, sl] = d
@@ -207,36 +223,74 @@ class Hopfield:
         """The free fixed point to float64 precision (for the exact oracle and finite differences)."""
         return self.relax(x, relaxation=EXACT)
 
-    def newton(self, s, x_rho, y, beta, tol: float, max_iter: int = 50) -> tuple[np.ndarray, int, float]:
-        """(Semismooth) Newton on F(s) = s − T(s), T(s) = P(g⊙h(s) − βC′(s)). For boxed units the
-        Jacobian of the clip is the indicator of its active range, so on a piecewise-linear net
-        the iteration ends as soon as the set of saturated units is right."""
+    def fixed_point_residual(self, s, x_rho, y, beta):
+        """(F, pre, h, g): F = s − T(s) with T(s) = P(g⊙h(s) − βC′(s)), per sample."""
+        h = self.field(s, x_rho)
+        g = self.gain(s)
+        pre = g * h
+        if beta:
+            pre = pre - beta * self.cost_grad(s, y)
+        return s - self.project(pre.copy()), pre, h, g
+
+    def newton_step(self, s, x_rho, y, beta, A):
+        """One (semismooth) Newton step on F(s) = 0. For boxed units the Jacobian of the clip is
+        the indicator of its active range, so on a piecewise-linear net the iteration ends as soon
+        as the set of saturated units is right. A layered (bipartite) net is solved through the
+        Schur complement on the class holding the output: a (B, n_b, n_b) system, not (B, n, n)."""
+        F, pre, h, g = self.fixed_point_residual(s, x_rho, y, beta)
+        dP = np.ones(s.shape)
+        d2 = np.zeros_like(s)
+        for sl, a in self.acts:
+            if act.box(a):
+                dP[:, sl] = (pre[:, sl].real > 0.0) & (pre[:, sl].real < 1.0)
+            else:
+                d2[:, sl] = act.d2rho(a, s[:, sl]) * h[:, sl]
+        dr = self.drho(s)
+        for sl, a in self.acts:  # a clip unit's slope follows the active set the step aims at
+            if act.box(a):
+                dr[:, sl] = dP[:, sl]
+        hess_out = beta * costs.hess(self.graph.cost.kind, s[:, self.out], y) if beta else None
+        if self.classes is None:
+            eye = np.eye(self.n)
+            JT = g[:, :, None] * A[None] * dr[:, None, :] + d2[:, :, None] * eye
+            if beta:
+                JT[:, self.out, self.out] -= hess_out
+            delta = np.linalg.solve(eye - dP[:, :, None] * JT, F[..., None])[..., 0]
+            return self.project(s - delta)
+        a, b = self.classes
+        Px = dP[:, a, None] * g[:, a, None] * A[np.ix_(a, b)][None] * dr[:, None, b]
+        Py = dP[:, b, None] * g[:, b, None] * A[np.ix_(b, a)][None] * dr[:, None, a]
+        Ma = 1.0 - dP[:, a] * d2[:, a]
+        Mb = np.broadcast_to(np.eye(len(b)), (len(s), len(b), len(b))) - dP[:, b, None] * (d2[:, b, None] * np.eye(len(b)))
+        if beta:
+            o = self.out_in_b
+            Mb = Mb.copy()
+            Mb[:, o[:, None], o[None, :]] += dP[:, b][:, o, None] * hess_out
+        Sch = Mb - Py @ (Px / Ma[:, :, None])
+        db = np.linalg.solve(Sch, (F[:, b] + np.einsum("bij,bj->bi", Py, F[:, a] / Ma))[..., None])[..., 0]
+        delta = np.empty_like(s)
+        delta[:, b] = db
+        delta[:, a] = (F[:, a] + np.einsum("bij,bj->bi", Px, db)) / Ma
+        return self.project(s - delta)
+
+    def newton(self, s, x_rho, y, beta, tol: float, max_steps: int) -> tuple[np.ndarray, dict]:
+        """Gauss–Seidel sweeps (always downhill in energy) until the residual is below
+        NEWTON_SWITCH — by then the saturated units are known — then Newton steps, safeguarded
+        per sample: where a step does not lower the residual, that sample takes a sweep instead."""
         A = self.coupling_matrix()
-        eye = np.eye(self.n)
-        res = np.inf
-        for it in range(max_iter + 1):
-            h = self.field(s, x_rho)
-            g = self.gain(s)
-            pre = g * h
-            if beta:
-                pre = pre - beta * self.cost_grad(s, y)
-            F = s - self.project(pre.copy())
-            res = float(np.max(np.abs(F)))
-            if res <= tol or it == max_iter:
-                break
-            dP = np.ones(s.shape)
-            d2 = np.zeros_like(s)
-            for sl, a in self.acts:
-                if act.box(a):
-                    dP[:, sl] = (pre[:, sl].real > 0.0) & (pre[:, sl].real < 1.0)
-                else:
-                    d2[:, sl] = act.d2rho(a, s[:, sl]) * h[:, sl]
-            JT = g[:, :, None] * A[None] * self.drho(s)[:, None, :] + d2[:, :, None] * eye
-            if beta:
-                JT[:, self.out, self.out] -= beta * costs.hess(self.graph.cost.kind, s[:, self.out], y)
-            J = eye - dP[:, :, None] * JT
-            s = self.project(s - np.linalg.solve(J, F[..., None])[..., 0])
-        return s, it, res
+        res = np.max(np.abs(self.fixed_point_residual(s, x_rho, y, beta)[0]), axis=1)
+        n_newton = n_sweeps = 0
+        while res.max() > tol and n_newton + n_sweeps < max_steps:
+            sweep = self.sweep(s, x_rho, y, beta)
+            if res.max() > NEWTON_SWITCH:
+                cand, n_sweeps = sweep, n_sweeps + 1
+            else:
+                cand, n_newton = self.newton_step(s, x_rho, y, beta, A), n_newton + 1
+                rc = np.max(np.abs(self.fixed_point_residual(cand, x_rho, y, beta)[0]), axis=1)
+                cand[~(rc < res)] = sweep[~(rc < res)]
+            s = cand
+            res = np.max(np.abs(self.fixed_point_residual(s, x_rho, y, beta)[0]), axis=1)
+        return s, {"steps": n_sweeps, "newton": n_newton, "residual": float(res.max())}
 
     def residual(self, s, x_rho, y, beta) -> float:
         """Max-norm of the projected gradient: 0 exactly at a fixed point."""
