@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The main job on the embedded default. Until the crossbar backend lands, the learning step runs on
+# the reference engine through the same HIL harness (measured update vs exact gradient, plots).
 demo: $(STAMP)
-	$(VENV)/bin/neurophys demo
+	$(VENV)/bin/neurophys gradcheck examples/cl_iris.json
+	$(VENV)/bin/neurophys hil examples/cl_iris.json --backend reference --steps 100 --out runs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

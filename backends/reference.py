@@ -6,6 +6,7 @@ import numpy as np
 from neurophys.backend import Backend
 from neurophys.families import MODULES, family
 from neurophys.ir.graph import Graph
+from neurophys.train import apply_update
 
 
 class ReferenceBackend(Backend):
@@ -18,10 +19,9 @@ class ReferenceBackend(Backend):
     def step(self, x, y):
         with self.timed("host"):
             before = {k: v.copy() for k, v in self.graph.params().items()}
-            update = self.family.local_update(self.graph, x, y)
-            self.graph.set_params({k: before[k] + update[k] for k in update})
+            apply_update(self.graph, self.family.local_update(self.graph, x, y))  # clipped to bounds
             after = self.graph.params()
-            return {k: after[k] - before[k] for k in update}
+            return {k: after[k] - before[k] for k in before}
 
     def get_params(self):
         return {k: v.copy() for k, v in self.graph.params().items()}

@@ -10,6 +10,7 @@ import numpy as np
 
 from neurophys import invariants, metrics
 from neurophys.families import family
+from neurophys.train import apply_update
 from neurophys.gradcheck import reference
 from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
@@ -47,7 +48,8 @@ def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measure
     record = {"cost": cost, **metrics.compare(u, g)}
     if cost != "task":  # the rule descends another cost: report the task too (DESIGN §4)
         record["vs_task"] = metrics.compare(u, reference(twin, x, y, "task")[1])
-    ref = family(twin).local_update(twin, x, y)
+    # what the reference engine would apply at the same θ, clipped to the bounds like the target
+    ref = apply_update(twin.copy(), family(twin).local_update(twin, x, y))
     record["reference_rel_error"] = metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref))
     record["returned_vs_readback"] = metrics.rel_error(metrics.flatten(returned, list(g)), metrics.flatten(u, list(g)))
     inv_before, inv_after = invariants.invariant(twin), invariants.invariant(at(graph, theta_after))
