@@ -1,4 +1,5 @@
 """Lava / Loihi 2 backends: `loihi` (floating point), `loihi-fixed`, `loihi-lif`."""
 from .backend import LoihiBackend
+from .fixed import LoihiFixedBackend
 
-__all__ = ["LoihiBackend"]
+__all__ = ["LoihiBackend", "LoihiFixedBackend"]

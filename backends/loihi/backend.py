@@ -7,13 +7,13 @@ from neurophys.backend import Backend
 from neurophys.ir.graph import Graph
 
 from .network import LavaNet
+from .numerics import FloatNumerics
 from .runcfg import check_hw, hardware_available
 
 
 class LoihiBackend(Backend):
     name = "loihi"
     families = ("ep", "least_action")
-    select_tag = "floating_pt"
 
     def __init__(self, hw: bool = False, **options):
         super().__init__(hw=hw, **options)
@@ -22,10 +22,14 @@ class LoihiBackend(Backend):
 
     def _build(self, graph: Graph) -> None:
         with self.timed("host"):
-            self.net = LavaNet(graph, self.select_tag, self.options["hw"])
+            self.net = LavaNet(graph, self._numerics(graph), self.options["hw"])
         with self.timed("device"):
             self.net.start()
         self._params = self.net.get_params()
+        graph.set_params(self._params)  # the graph holds what the target holds (fixed point: the quantised θ)
+
+    def _numerics(self, graph: Graph):
+        return FloatNumerics()
 
     def _trainable(self):
         g = self.graph
@@ -58,7 +62,7 @@ class LoihiBackend(Backend):
             return self.net.outputs(np.atleast_2d(np.asarray(x, float)))
 
     def info(self):
-        return {"backend": self.name, "run_config": type(self.net.run_cfg).__name__ if self.net else None, "select_tag": self.select_tag,
+        return {"backend": self.name, "run_config": type(self.net.run_cfg).__name__ if self.net else None, "select_tag": self.net.num.select_tag if self.net else None,
                 "hardware_stack": hardware_available(),
                 "processes": len(self.net.processes()) if self.net else 0,
                 "ring_steps": self.net.T if self.net else 0,

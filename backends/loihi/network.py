@@ -2,7 +2,8 @@
 
 Populations become neuron Processes, couplings Dense connections with graded spikes (forward W and,
 from a free source, backward Wᵀ), each trainable coupling a Plasticity Process writing both Dense
-weight Vars. Inputs, targets and the control word come from source RingBuffers, the output state
+weight Vars. Every value written to or read from a process goes through a numerics object
+(numerics.py: unchanged for `floating_pt`, Loihi 2 fixed-point formats for `fixed_pt`). Inputs, targets and the control word come from source RingBuffers, the output state
 goes to a sink RingBuffer. The network is compiled once (a first run on zeros) and every batch is
 then one `run(RunSteps(T))` of the same ring length T, so the rings stay aligned.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from lava.magma.core.run_conditions import RunSteps
-from lava.proc.dense.process import Dense
 from lava.proc.io.sink import RingBuffer as Sink
 from lava.proc.io.source import RingBuffer as Source
 
@@ -19,13 +19,11 @@ from neurophys.backend import UnsupportedGraph
 from neurophys.ir.graph import Graph
 
 from . import schedule as sch
+from .numerics import FloatNumerics
 from .runcfg import run_config
 from .procs.doubled_neuron import DoubledNeuron
 from .procs.plasticity import Plasticity
 from .procs.rate_neuron import RateNeuron
-
-MESSAGE_BITS = 24  # graded spikes: a 24-bit payload per message
-
 
 def check(graph: Graph) -> None:
     """Refuse, naming the part, what this mapping cannot host."""
@@ -49,9 +47,10 @@ def check(graph: Graph) -> None:
 
 
 class LavaNet:
-    def __init__(self, graph: Graph, select_tag: str = "floating_pt", hw: bool = False):
+    def __init__(self, graph: Graph, numerics=None, hw: bool = False):
         check(graph)
         self.graph = graph
+        self.num = numerics or FloatNumerics()
         rule, rx = graph.rule, graph.rule.relaxation
         self.ep = rule.family == "ep"
         self.steps = rx.max_steps
@@ -66,26 +65,26 @@ class LavaNet:
         self.T = self.slots * self.S
         self.eval_slots = self.T // sch.sample_steps(self.eval_phases, self.steps)
         self._build()
-        self.run_cfg = run_config(select_tag, hw, self.processes())
+        self.run_cfg = run_config(self.num.select_tag, hw, self.processes())
         self._ctrl_key = None
         self.running = False
 
     # ------------------------------------------------------------------ construction
     def _build(self):
-        g, T = self.graph, self.T
+        g, T, num = self.graph, self.T, self.num
         out = g.population(g.cost.output)
-        self.ctrl = Source(data=np.zeros((sch.WIDTH, T)))
-        self.inputs = {p.name: Source(data=np.zeros((p.size, T))) for p in g.inputs}
-        self.target = Source(data=np.zeros((out.size, T)))
+        self.ctrl = Source(data=num.control(np.zeros((sch.WIDTH, T))))
+        self.inputs = {p.name: Source(data=num.state_in(np.zeros((p.size, T)))) for p in g.inputs}
+        self.target = Source(data=num.state_in(np.zeros((out.size, T))))
         self.neurons = {}
         for p in g.populations:
             if p.clamped:
                 continue
             bias = p.bias if p.bias is not None else np.zeros(p.size)
-            common = dict(size=p.size, bias=bias, activation=p.activation, name=p.name,
+            common = dict(size=p.size, bias=num.state_in(bias), activation=p.activation, name=p.name,
                           cost=g.cost.kind if p.name == out.name else None,
                           trainable_bias=p.bias is not None and p.trainable_bias)
-            n = RateNeuron(dt=g.rule.relaxation.dt, **common) if self.ep else \
+            n = RateNeuron(dt=num.fraction(g.rule.relaxation.dt), **common) if self.ep else \
                 DoubledNeuron(k=g.rule.relaxation.dt / p.tau, **common)
             self.ctrl.s_out.connect(n.ctrl)
             self.neurons[p.name] = n
@@ -96,16 +95,16 @@ class LavaNet:
         for c in g.couplings:
             pre = self.inputs[c.src].s_out if c.src in self.inputs else self._fwd_port(self.neurons[c.src])
             dst = self.neurons[c.dst]
-            self.fwd[c.name] = Dense(weights=c.weight.copy(), num_message_bits=MESSAGE_BITS, name=f"{c.name}.fwd")
+            self.fwd[c.name] = num.dense(c, c.weight, f"{c.name}.fwd")
             pre.connect(self.fwd[c.name].s_in)
             self.fwd[c.name].a_out.connect(dst.a_in if self.ep else dst.z_in)
             if c.src in self.neurons:
                 src = self.neurons[c.src]
-                self.bwd[c.name] = Dense(weights=c.weight.T.copy(), num_message_bits=MESSAGE_BITS, name=f"{c.name}.bwd")
+                self.bwd[c.name] = num.dense(c, c.weight.T, f"{c.name}.bwd")
                 (dst.s_out if self.ep else dst.d_out).connect(self.bwd[c.name].s_in)
                 self.bwd[c.name].a_out.connect(src.a_in if self.ep else src.e_in)
             if c.trainable:
-                pl = Plasticity(shape=c.weight.shape, name=f"{c.name}.plasticity")
+                pl = Plasticity(shape=c.weight.shape, shift=num.shifts.get(c.name, 0), name=f"{c.name}.plasticity")
                 pre.connect(pl.pre)
                 (dst.s_out if self.ep else dst.d_out).connect(pl.post)
                 self.ctrl.s_out.connect(pl.ctrl)
@@ -131,7 +130,7 @@ class LavaNet:
         key = (learn, n_real, scale)
         if key != self._ctrl_key:
             phases, slots = (self.learn_phases, self.slots) if learn else (self.eval_phases, self.eval_slots)
-            self.ctrl.data.set(sch.control(phases, self.steps, slots, n_real, scale))
+            self.ctrl.data.set(self.num.control(sch.control(phases, self.steps, slots, n_real, scale)))
             self._ctrl_key = key
 
     def _set_samples(self, x, y, per_sample: int):
@@ -140,8 +139,8 @@ class LavaNet:
         for p in g.inputs:
             xr = act.rho(p.activation, x[:, off:off + p.size])
             off += p.size
-            self.inputs[p.name].data.set(self._ring(xr, per_sample))
-        self.target.data.set(self._ring(y, per_sample))
+            self.inputs[p.name].data.set(self.num.state_in(self._ring(xr, per_sample)))
+        self.target.data.set(self.num.state_in(self._ring(y, per_sample)))
 
     def _ring(self, rows, per_sample):
         data = np.zeros((rows.shape[1], self.T))
@@ -171,15 +170,15 @@ class LavaNet:
             self._set_ctrl(False, 0, 0.0)
             self._set_samples(xb, np.zeros((len(xb), n_out)), per)
             self._run()
-            res.append(self.sink.data.get()[:, sch.phase_ends(self.eval_phases, self.steps, len(xb))].T)
+            res.append(self.num.state_out(self.sink.data.get())[:, sch.phase_ends(self.eval_phases, self.steps, len(xb))].T)
         return np.concatenate(res)
 
     # ------------------------------------------------------------------ parameters
     def get_params(self):
-        out = {c.name: np.asarray(self.fwd[c.name].weights.get(), float).copy() for c in self.graph.couplings}
+        out = {c.name: self.num.weights_out(c.name, self.fwd[c.name].weights.get()) for c in self.graph.couplings}
         for p in self.graph.populations:
             if p.bias is not None:
-                out[f"{p.name}.bias"] = np.asarray(self.neurons[p.name].bias.get(), float).copy()
+                out[f"{p.name}.bias"] = self.num.state_out(self.neurons[p.name].bias.get())
         return out
 
     def set_params(self, params):
@@ -190,11 +189,12 @@ class LavaNet:
                 raise UnsupportedGraph(f"params.{k}", f"no such parameter (have {', '.join(sorted(names))})")
             v = np.asarray(v, float)
             if k.endswith(".bias"):
-                self.neurons[k[:-5]].bias.set(v)
+                self.neurons[k[:-5]].bias.set(self.num.state_in(v))
             else:
-                self.fwd[k].weights.set(v)
+                w = self.num.weights_in(k, v)
+                self.fwd[k].weights.set(w)
                 if k in self.bwd:
-                    self.bwd[k].weights.set(v.T.copy())
+                    self.bwd[k].weights.set(w.T.copy())
 
     def stop(self):
         if self.running:

@@ -9,13 +9,14 @@ from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg
 from neurophys.ir.errors import ValidationError
 
 from .procs.doubled_neuron import DoubledNeuron, PyDoubledNeuronFloat
-from .procs.plasticity import Plasticity, PyPlasticityFloat
-from .procs.rate_neuron import PyRateNeuronFloat, RateNeuron
+from .procs.plasticity import Plasticity, PyPlasticityFixed, PyPlasticityFloat
+from .procs.rate_neuron import PyRateNeuronFixed, PyRateNeuronFloat, RateNeuron
 
 HW_MODULE = "lava.magma.compiler.subcompilers.nc"  # shipped by lava-loihi, the Loihi 2 hardware stack
 
 MODELS = {"floating_pt": {RateNeuron: PyRateNeuronFloat, DoubledNeuron: PyDoubledNeuronFloat,
-                          Plasticity: PyPlasticityFloat}}
+                          Plasticity: PyPlasticityFloat},
+          "fixed_pt": {RateNeuron: PyRateNeuronFixed, Plasticity: PyPlasticityFixed}}
 
 
 def hardware_available() -> bool:

@@ -20,6 +20,7 @@ from neurophys import activations as act
 from neurophys import costs
 
 from .. import schedule as sch
+from ..numerics import COEF_FRAC, DECAY_FRAC, MESSAGE_BITS, STATE_BITS, STATE_FRAC, rshift_round
 
 
 class RateNeuron(AbstractProcess):
@@ -82,4 +83,46 @@ class PyRateNeuronFloat(PyLoihiProcessModel):
             self.bias_acc = self.bias_acc + c[sch.COEF] * r
             if c[sch.APPLY]:
                 self.bias = self.bias + c[sch.APPLY] * self.bias_acc
+                self.bias_acc = np.zeros_like(self.bias_acc)
+
+
+@implements(proc=RateNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyRateNeuronFixed(PyLoihiProcessModel):
+    """Integer EP unit (hard_sigmoid, mse; the fixed backend refuses the rest): 24-bit state with
+    1.0 ↔ 2^12, dt and β as 12-bit fractions, every product rounded to nearest by a shift."""
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32)
+    ctrl: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32)
+    y_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=MESSAGE_BITS)
+    state_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=STATE_BITS)
+    s: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=STATE_BITS)
+    s_free: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=STATE_BITS)
+    bias: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=STATE_BITS)
+    bias_acc: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    dt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=DECAY_FRAC)
+
+    def run_spk(self):
+        a, c, y = self.a_in.recv(), self.ctrl.recv(), self.y_in.recv()
+        one = 1 << STATE_FRAC
+        mode = int(c[sch.MODE])
+        if mode == sch.RESET:
+            self.s = np.zeros_like(self.s)
+        elif mode == sch.SAVE:
+            self.s_free = self.s.copy()
+        elif mode == sch.RESTORE:
+            self.s = self.s_free.copy()
+        elif mode == sch.EVOLVE:
+            d = a.astype(np.int64) + self.bias - self.s
+            if self.proc_params["cost"] is not None and c[sch.BETA]:
+                d = d - rshift_round(np.int64(c[sch.BETA]) * (self.s.astype(np.int64) - y), DECAY_FRAC)
+            self.s = np.clip(self.s + rshift_round(np.int64(self.dt[0]) * d, DECAY_FRAC), 0, one).astype(np.int32)
+        r = np.clip(self.s, 0, one).astype(np.int32)
+        self.s_out.send(r)
+        self.state_out.send(self.s)
+        if self.proc_params["trainable_bias"]:
+            self.bias_acc = self.bias_acc + np.int64(c[sch.COEF]) * r
+            if c[sch.APPLY]:
+                self.bias = (self.bias + rshift_round(np.int64(c[sch.APPLY]) * self.bias_acc, 2 * COEF_FRAC)).astype(np.int32)
                 self.bias_acc = np.zeros_like(self.bias_acc)
