@@ -1,6 +1,8 @@
 """Bench the `loihi` backend: time per learning step vs a hand-written Lava script running the same
 network (same Processes, same ring, wired by hand, no backend around it) in the same run; compile
-time; resident memory over many steps (lava issue #336: networks must be built once).
+time; resident memory over many steps (lava issue #336: networks must be built once); the
+fixed-point backend's time per step against the float one, and its error against the float update
+at the same θ next to the bound it reports.
 
     .venv/bin/python bench/loihi_backend.py [--steps 20] [--rss-steps 1000]
 """
@@ -16,12 +18,14 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.dense.process import Dense
 from lava.proc.io.source import RingBuffer as Source
 
-from backends.loihi import LoihiBackend
+from backends.loihi import LoihiBackend, LoihiFixedBackend
 from backends.loihi import schedule as sch
 from backends.loihi.procs.plasticity import Plasticity, PyPlasticityFloat
 from backends.loihi.procs.rate_neuron import PyRateNeuronFloat, RateNeuron
 from neurophys.data import load_split
+from neurophys.families import ep
 from neurophys.ir import load
+from neurophys.metrics import flatten, rel_error
 
 
 def rss_mb() -> float:
@@ -74,6 +78,21 @@ def hand_written(graph, x, y, n_steps):
     return compile_s, per_step
 
 
+def fixed_run(graph, x, y, n_steps):
+    """Time per step of loihi-fixed, and per step (rel. error vs the float update, reported bound)."""
+    rows = []
+    with LoihiFixedBackend() as b:
+        b.compile(graph)
+        t0 = time.perf_counter()
+        for _ in range(n_steps):
+            g = graph.copy()
+            g.set_params(b.get_params())
+            want = ep.local_update(g, x, y)
+            u = b.step(x, y)
+            rows.append((rel_error(flatten(u, sorted(want)), flatten(want, sorted(want))), b.error_bound["rel"]))
+        return (time.perf_counter() - t0) / n_steps, rows
+
+
 def backend_run(graph, x, y, n_steps):
     with LoihiBackend() as b:
         t0 = time.perf_counter()
@@ -112,6 +131,10 @@ def main():
     print(f"{'':22s}{'hand-written Lava':>20s}{'loihi backend':>16s}{'ratio':>8s}")
     print(f"{'time per step (s)':22s}{hs:20.4f}{bs:16.4f}{bs / hs:8.3f}")
     print(f"{'compile + 1st run (s)':22s}{hc:20.4f}{bc:16.4f}{bc / hc:8.3f}")
+    fs, rows = fixed_run(graph.copy(), x, y, args.steps)
+    print(f"{'loihi-fixed step (s)':22s}{'':20s}{fs:16.4f}{fs / bs:8.3f}  (ratio vs loihi float)")
+    print("loihi-fixed vs float update at the same θ, per step: rel error / reported bound")
+    print("  " + ", ".join(f"{e:.3f}/{r:.3f}" for e, r in rows))
     la = load("examples/least_action_mlp.json")
     rss = rss_run(la, load_split(la.dataset), args.rss_steps)
     print(f"\nleast_action_mlp, {args.rss_steps} steps (batch {la.training.batch_size}) on one compiled network:")
