@@ -240,7 +240,10 @@ class Board:
 
     @_command
     def ping(self, data: bytes = b"") -> float:
-        """Round trip in seconds (wall clock)."""
+        """Round trip in seconds (wall clock). ``data`` (echoed) is limited to max_payload - 4 bytes."""
+        if len(data) > self.caps.max_payload - 4:
+            raise EnvelopeError(f"ping: {len(data)} bytes of data exceed the board's limit of "
+                                f"max_payload - 4 = {self.caps.max_payload - 4}")
         t0 = time.perf_counter()
         echo = self._transact(Msg.PING, bytes(data), self._exec_bound(), len(data)).rest()
         if echo != bytes(data):

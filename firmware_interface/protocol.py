@@ -72,3 +72,25 @@ SESSIONLESS = frozenset({Msg.HELLO, Msg.PING, Msg.RESET, Msg.GET_COUNTERS})
 RECORDED = frozenset(Msg) - {Msg.HELLO, Msg.NACK}
 #: Request flag bit of UPDATE_OUTER and LOCAL_LEARN: append the per-device pulse map to the reply.
 REPORT_PULSES = 0x01
+#: Fragments per message are counted in a u8.
+MAX_FRAGMENTS = 255
+HELLO_BODY = 163
+
+
+def largest_reply(rows: int, cols: int, max_batch: int, max_payload: int) -> int:
+    """Bytes of the largest reply payload (``exec_us`` included) a board of this size can owe.
+
+    Every reply must fit ``MAX_FRAGMENTS`` fragments, so HELLO refuses a host whose declared
+    max payload is too small for it (PROTOCOL.md §2.1).
+    """
+    lines, devices = rows + cols, rows * cols
+    return 4 + max(
+        HELLO_BODY,
+        max_payload - 4,  # PING echo (PING data is limited to max_payload - 4)
+        8 * lines,  # MEASURE
+        4 * max_batch * max(rows, cols),  # MVM, MVM_T
+        10 + 2 * devices,  # PROGRAM (READ_CONDUCTANCES is smaller)
+        4 + 4 + 6 * devices,  # UPDATE_OUTER with its pulse map
+        12 + 2 * lines + 8 * max_batch * lines + 6 * devices,  # LOCAL_LEARN with its pulse map
+        31 + 8 * devices,  # GET_COUNTERS
+    )

@@ -176,6 +176,11 @@ def test_reram_nonidealities_are_visible():
 
 
 def test_envelope_errors_are_raised_before_sending(board):
+    written = []
+    real_write = board.serial.write
+    board.serial.write = lambda data: written.append(bytes(data)) or real_write(data)  # a tap on the port
+    nv = board.serial.emulator.firmware.nv
+    board_saw = (nv.commands, nv.crc_errors)
     sent = board.stats.bytes_sent
     with pytest.raises(fi.EnvelopeError, match=r"line\[0\] = 1.5 V .*±1.0 V"):
         board.configure_lines({0: 1.5})
@@ -195,7 +200,24 @@ def test_envelope_errors_are_raised_before_sending(board):
         board.mvm(np.zeros(15))
     with pytest.raises(fi.EnvelopeError, match="line 40 does not exist"):
         board.configure_lines(sense=[40])
-    assert board.stats.bytes_sent == sent
+    with pytest.raises(fi.EnvelopeError, match=r"MVM input\[3\] = -1.2 V"):
+        board.mvm(np.array([0, 0, 0, -1.2] + [0] * 12))
+    with pytest.raises(fi.EnvelopeError, match=r"MVM_T input\[0\] = nan V"):
+        board.mvm_t(np.full(16, np.nan))
+    with pytest.raises(fi.EnvelopeError, match="local_learn target"):
+        board.local_learn("cl", [20], [2.0], eta=0.5, alpha=1e-6)
+    with pytest.raises(fi.EnvelopeError, match="x must lie in"):
+        board.update_outer(np.full(16, 1.5), np.zeros(16), lr=1e-7, bl=10)
+    with pytest.raises(fi.EnvelopeError, match="read_conductances: window rows 8..23"):
+        board.read_conductances(origin=(8, 0), shape=(16, 16))
+    with pytest.raises(fi.EnvelopeError, match="program: window"):
+        board.program(np.full((16, 17), 5e-5))
+    with pytest.raises(fi.EnvelopeError, match="counts must be integers"):
+        board.pulse(np.full((2, 2), 0.5))
+    with pytest.raises(fi.EnvelopeError, match="ping: 8189 bytes"):
+        board.ping(bytes(board.caps.max_payload - 3))
+    assert written == [] and board.stats.bytes_sent == sent  # nothing left the host
+    assert (nv.commands, nv.crc_errors) == board_saw  # and nothing reached the board
 
 
 def test_board_enforces_its_own_envelope(board):
@@ -204,6 +226,16 @@ def test_board_enforces_its_own_envelope(board):
         board._transact(Msg.PULSE, payload)
     assert err.value.status == fi.Status.ENVELOPE
     assert board.counters().pulses_up.sum() == 0  # nothing half-applied
+
+
+def test_board_refuses_too_large_ping_and_too_small_host_frames(board):
+    with pytest.raises(fi.BoardError, match="board answered TOO_LARGE: PING: 8189 bytes") as err:
+        board._transact(Msg.PING, bytes(board.caps.max_payload - 3))
+    assert err.value.status == fi.Status.TOO_LARGE
+    # a 16x16 board's largest reply (LOCAL_LEARN with its pulse map) needs >= 71 bytes per fragment
+    with pytest.raises(fi.BoardError, match="BAD_ARGUMENT: HELLO: host max payload 70 is too small"):
+        board._transact(Msg.HELLO, Writer().put("u16", 70).bytes())
+    assert board.hello().rows == 16
 
 
 def test_board_error_status_is_named(board):

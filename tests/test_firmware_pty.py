@@ -23,6 +23,19 @@ def _fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 
 
+def _children() -> set[int]:
+    """Live (not yet reaped included) child processes of this test process."""
+    me, out = os.getpid(), set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == me:
+            out.add(int(pid))
+    return out
+
+
 def test_must_show_over_pty():
     with fi.serve_pty(model="ideal", seed=11) as srv:
         assert os.path.realpath(srv.path).startswith("/dev/pts/")
@@ -108,6 +121,7 @@ def test_cli_serve_pty_and_info():
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
+    assert _children() == set()  # the server process is gone, nothing else was left behind
 
 
 def test_cli_serve_tcp_and_errors():
@@ -121,6 +135,7 @@ def test_cli_serve_tcp_and_errors():
     finally:
         proc.terminate()
         assert proc.wait(timeout=20) == 0
+    assert _children() == set()
     missing = _run_cli("info", "/dev/ttyNO_SUCH_BOARD")
     assert missing.returncode == 2 and "/dev/ttyNO_SUCH_BOARD" in missing.stderr
     bad_model = _run_cli("serve", "--model", "nonsense")

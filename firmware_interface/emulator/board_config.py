@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..protocol import PROTOCOL_VERSION
+from ..protocol import MAX_FRAGMENTS, PROTOCOL_VERSION, largest_reply
 from .devices import DeviceConfig, ideal
 
 
@@ -52,3 +52,8 @@ class BoardConfig:
             raise ValueError(f"max_payload {self.max_payload} must be in [64, 65535]")
         if not 1 <= self.envelope.max_pulse_count <= 127:
             raise ValueError(f"max_pulse_count {self.envelope.max_pulse_count} must be in [1, 127]")
+        largest = largest_reply(self.rows, self.cols, self.envelope.max_batch, self.max_payload)
+        if largest > MAX_FRAGMENTS * self.max_payload:
+            raise ValueError(f"max_payload {self.max_payload} is too small for a {self.rows}x{self.cols} board: "
+                             f"its largest reply ({largest} bytes) needs at least "
+                             f"{-(-largest // MAX_FRAGMENTS)} bytes per fragment")

@@ -90,11 +90,20 @@ class Emulator:
             t_ready += self.faults.config.delay_s
         for _ in range(2 if self.faults.duplicated() else 1):
             data = self.faults.corrupt(reply)
+            if not data:  # every byte dropped
+                continue
             t0 = max(t_ready + self._lat, self._tx_free)
             self._tx_free = t0 + len(data) * self._bt
             self._out.append([t0, data, 0])
 
     # -- board → host ----------------------------------------------------------------------------
+    def inject(self, data: bytes) -> None:
+        """Bytes that appear on the host's receive line now: line noise, a confused board."""
+        if not data:
+            return
+        self._out.append([max(self.clock.now(), self._tx_free), bytes(data), 0])
+        self._tx_free = self._out[-1][0] + len(data) * self._bt
+
     def _available(self, seg: list, t: float) -> int:
         t0, data, _ = seg
         if t < t0:

@@ -15,8 +15,8 @@ from ..capabilities import Capabilities, SessionInfo, encode_hello
 from ..codec import Reader, Writer
 from ..errors import MalformedFrame
 from ..framing import BadFrame, Frame, FrameDecoder, Reassembler, fragment
-from ..protocol import (MIN_FRAME, RECORDED, REPLY_BIT, REPORT_PULSES, SESSIONLESS, UNIT_CODE,
-                        Flag, LearnMode, LineMode, Msg, Status)
+from ..protocol import (MAX_FRAGMENTS, MIN_FRAME, RECORDED, REPLY_BIT, REPORT_PULSES, SESSIONLESS, UNIT_CODE,
+                        Flag, LearnMode, LineMode, Msg, Status, largest_reply)
 from .board_config import BoardConfig
 from .crossbar import Crossbar
 from .network import NoReference, solve
@@ -220,15 +220,21 @@ class Firmware:
     def _hello(self, msg, r):
         host_max = r.get("u16")
         r.end()
-        if host_max < 64:
-            raise CommandError(Status.BAD_ARGUMENT, f"host max payload {host_max} < 64")
+        largest = largest_reply(self.R, self.C, self.caps.max_batch, self.caps.max_payload)
+        if MAX_FRAGMENTS * min(host_max, self.config.max_payload) < largest:
+            raise CommandError(Status.BAD_ARGUMENT, f"host max payload {host_max} is too small: the largest "
+                               f"reply ({largest} bytes) needs >= {-(-largest // MAX_FRAGMENTS)} per fragment")
         self._reply_max = min(self.config.max_payload, host_max)
         info = SessionInfo(self.nv.boot_count, self.nv.last_valid, self.nv.last_seq, self.nv.last_crc)
         self.session = True
         return encode_hello(self.caps, info), 0.0
 
     def _ping(self, msg, r):
-        return r.rest(), 0.0
+        data = r.rest()
+        if len(data) > self.caps.max_payload - 4:
+            raise CommandError(Status.TOO_LARGE, f"{len(data)} bytes of PING data > max_payload - 4 = "
+                               f"{self.caps.max_payload - 4}")
+        return data, 0.0
 
     def _reset(self, msg, r):
         r.end()
@@ -336,7 +342,7 @@ class Firmware:
         noise = self.crossbar.noise
         rows = noise.random((bl, self.R)) < a * np.abs(x) / UNIT_CODE
         cols = noise.random((bl, self.C)) < a * np.abs(d) / UNIT_CODE
-        coincidences = rows.T.astype(np.int64) @ cols.astype(np.int64)
+        coincidences = np.rint(rows.T.astype(float) @ cols.astype(float)).astype(np.int64)  # BLAS; exact (≤ bl)
         n = -np.sign(x)[:, None].astype(np.int64) * np.sign(d)[None, :] * coincidences
         self.crossbar.pulse(n)
         self.nv.count_pulses(n)
