@@ -1,15 +1,17 @@
 """Bench the `loihi` backend: time per learning step vs a hand-written Lava script running the same
 network (same Processes, same ring, wired by hand, no backend around it) in the same run; compile
-time; resident memory over many steps (lava issue #336: networks must be built once); the
-fixed-point backend's time per step against the float one, and its error against the float update
-at the same θ next to the bound it reports.
+time; resident memory over many learning steps (lava issue #336: networks must be built once) of
+the host process and of Lava's runtime processes, as start/end and a fitted slope; the fixed-point
+backend's time per step against the float one, and its error against the float update at the same
+θ next to the bound it reports; the spiking `loihi-lif` backend's time per step and the cosine of
+its update with the exact gradient and with the reference EP update.
 
-    .venv/bin/python bench/loihi_backend.py [--steps 20] [--rss-steps 1000]
+    .venv/bin/python bench/loihi_backend.py [--steps 20] [--rss-steps 1000] [--lif-steps 2]
 """
 from __future__ import annotations
 
 import argparse
-import resource
+import multiprocessing
 import time
 
 import numpy as np
@@ -18,22 +20,30 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.dense.process import Dense
 from lava.proc.io.source import RingBuffer as Source
 
-from backends.loihi import LoihiBackend, LoihiFixedBackend
+from backends.loihi import LoihiBackend, LoihiFixedBackend, LoihiLifBackend
 from backends.loihi import schedule as sch
 from backends.loihi.procs.plasticity import Plasticity, PyPlasticityFloat
 from backends.loihi.procs.rate_neuron import PyRateNeuronFloat, RateNeuron
 from neurophys.data import load_split
 from neurophys.families import ep
+from neurophys.gradcheck import reference
 from neurophys.ir import load
-from neurophys.metrics import flatten, rel_error
+from neurophys.ir.builders import layered_ep
+from neurophys.ir.rule import Relaxation
+from neurophys.metrics import cosine, flatten, rel_error
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
+def rss_mb(pid="self") -> float:
+    with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS"):
                 return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return float("nan")
+
+
+def lava_rss_mb() -> float:
+    """Summed RSS of the runtime's child processes (Lava runs every ProcessModel in its own)."""
+    return sum(rss_mb(p.pid) for p in multiprocessing.active_children())
 
 
 def hand_written(graph, x, y, n_steps):
@@ -104,23 +114,50 @@ def backend_run(graph, x, y, n_steps):
         return compile_s, (time.perf_counter() - t0) / n_steps
 
 
-def rss_run(graph, split, n_steps):
-    bs = graph.training.batch_size
+def rss_run(n_steps):
+    """RSS every 50 learning steps of one compiled network (a small EP graph: 1000 steps stay short)."""
+    graph = layered_ep([4, 8, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=5, tol=0), seed=0)
+    graph.training.batch_size = 2
+    rng = np.random.default_rng(0)
+    x, y = rng.random((2, 4)), np.eye(2)
+    rows = []
     with LoihiBackend() as b:
         b.compile(graph)
-        rss = {}
-        for i in range(n_steps):
-            idx = np.arange(i * bs, (i + 1) * bs) % len(split.x_train)
-            b.step(split.x_train[idx], split.y_train[idx])
-            if i in (9, n_steps // 2 - 1, n_steps - 1):
-                rss[i + 1] = rss_mb()
-    return rss
+        for i in range(1, n_steps + 1):
+            b.step(x, y)
+            if i == 1 or i % 50 == 0:
+                rows.append((i, rss_mb(), lava_rss_mb()))
+    return np.array(rows)
+
+
+def slope_per_1000(rows, col):
+    """MB per 1000 steps, least-squares over the second half (after allocator warm-up)."""
+    half = rows[len(rows) // 2:] if len(rows) >= 6 else rows
+    return 1000 * np.polyfit(half[:, 0], half[:, col], 1)[0]
+
+
+def lif_run(graph, x, y, n_steps):
+    """loihi-lif at its defaults: time per step; cosines of the first step's update."""
+    _, exact = reference(graph, x, y)
+    want = ep.local_update(graph, x, y)
+    keys = sorted(exact)
+    with LoihiLifBackend() as b:
+        b.compile(graph)
+        t0 = time.perf_counter()
+        u = b.step(x, y)
+        for _ in range(n_steps - 1):
+            b.step(x, y)
+        per = (time.perf_counter() - t0) / n_steps
+        o = b.info()
+    u, e, w = flatten(u, keys), flatten(exact, keys), flatten(want, keys)
+    return per, cosine(u, e), cosine(u, w), cosine(w, e), o
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--rss-steps", type=int, default=1000)
+    ap.add_argument("--lif-steps", type=int, default=2)
     args = ap.parse_args()
     graph = load("examples/ep_xor.json")
     split = load_split(graph.dataset)
@@ -135,10 +172,16 @@ def main():
     print(f"{'loihi-fixed step (s)':22s}{'':20s}{fs:16.4f}{fs / bs:8.3f}  (ratio vs loihi float)")
     print("loihi-fixed vs float update at the same θ, per step: rel error / reported bound")
     print("  " + ", ".join(f"{e:.3f}/{r:.3f}" for e, r in rows))
-    la = load("examples/least_action_mlp.json")
-    rss = rss_run(la, load_split(la.dataset), args.rss_steps)
-    print(f"\nleast_action_mlp, {args.rss_steps} steps (batch {la.training.batch_size}) on one compiled network:")
-    print("  host RSS (MB) after step " + ", ".join(f"{k}: {v:.1f}" for k, v in rss.items()))
+    ls, c_exact, c_ep, ep_exact, o = lif_run(graph.copy(), x, y, args.lif_steps)
+    print(f"{'loihi-lif step (s)':22s}{'':20s}{ls:16.4f}{ls / bs:8.3f}  (ratio vs loihi float; substeps {o['substeps']}, "
+          f"window {o['window']})")
+    print(f"loihi-lif update, first step: cos vs exact gradient {c_exact:.4f}, vs reference EP update {c_ep:.4f} "
+          f"(EP itself vs exact: {ep_exact:.4f})")
+    rows = rss_run(args.rss_steps)
+    print(f"\nRSS over {args.rss_steps} learning steps of one compiled loihi network (EP 4-8-2, batch 2):")
+    print(f"{'':22s}{'step 1':>10s}{'step ' + str(int(rows[-1, 0])):>12s}{'MB/1000 steps':>15s}")
+    for name, col in (("host process (MB)", 1), ("Lava runtime (MB)", 2)):
+        print(f"{name:22s}{rows[0, col]:10.1f}{rows[-1, col]:12.1f}{slope_per_1000(rows, col):15.2f}")
 
 
 if __name__ == "__main__":

@@ -9,13 +9,16 @@ import time
 import numpy as np
 import pytest
 
-from backends.loihi import LoihiBackend
+from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg
+
+from backends.loihi import LoihiBackend, runcfg
 from neurophys import costs
 from neurophys.backend import UnsupportedGraph, get_backend
 from neurophys.data import load_split
 from neurophys.families import MODULES
 from neurophys.ir import load
-from neurophys.ir.builders import feedforward, layered_ep, resistor_network
+from neurophys.cli import main
+from neurophys.ir.builders import layered_ep, resistor_network
 from neurophys.ir.coupling import Coupling
 from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
@@ -23,6 +26,7 @@ from neurophys.ir.rule import Relaxation
 from neurophys.metrics import flatten, rel_error
 
 TOL = 1e-6
+NAMES = ("loihi", "loihi-fixed", "loihi-lif")
 
 
 def _rel(u, g):
@@ -124,26 +128,47 @@ def test_unsupported_parts_are_named():
         b.compile(layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=10, tol=1e-6)))
     with pytest.raises(UnsupportedGraph, match=r"^rule\.family.*coupled_learning"):
         b.compile(resistor_network(2, 1))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unmapped_coupling_is_named_by_every_loihi_backend(name):
     g = layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=10, tol=0))
     lateral = Coupling("L", "h1", "h1", weight=np.zeros((3, 3)))
     g = Graph(g.populations, g.couplings + [lateral], g.cost, g.rule, g.dataset, g.training, g.name)
     with pytest.raises(UnsupportedGraph, match=r"^couplings\[2\].*'L' is lateral"):
-        b.compile(g)
+        get_backend(name)().compile(g)
 
 
-def test_hw_without_lava_loihi_is_refused():
-    with pytest.raises(ValidationError, match=r"^hw.*lava-loihi"):
-        LoihiBackend(hw=True)
+@pytest.mark.parametrize("name", NAMES)
+def test_hw_without_lava_loihi_is_refused(name):
+    with pytest.raises(ValidationError, match=r"^hw: Loihi 2 hardware needs lava-loihi .* run without --hw"):
+        get_backend(name)(hw=True)
 
 
-def test_close_stops_every_process():
-    graph = feedforward([3, 2], steps=2)
-    b = LoihiBackend()
+def test_run_config_is_the_simulation_unless_hardware_is_asked_for(monkeypatch):
+    assert isinstance(runcfg.run_config("floating_pt", False, []), Loihi2SimCfg)
+    monkeypatch.setattr(runcfg, "hardware_available", lambda: True)  # as if lava-loihi were installed
+    cfg = runcfg.run_config("fixed_pt", True, [])
+    assert isinstance(cfg, Loihi2HwCfg) and cfg.select_tag == "fixed_pt"
+
+
+def test_cli_hw_flag(capsys):
+    assert main(["hil", "examples/ep_xor.json", "--backend", "loihi", "--hw", "--steps", "1"]) == 2
+    assert "hw: Loihi 2 hardware needs lava-loihi" in capsys.readouterr().err
+    assert main(["hil", "examples/ep_xor.json", "--backend", "reference", "--hw", "--steps", "1"]) == 2
+    assert "--hw: backend 'reference' has no hardware run config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_close_stops_every_process(name):
+    graph = layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=3, tol=0), seed=1)
+    graph.training.batch_size = 1
+    b = get_backend(name)(**({"window": 2} if name == "loihi-lif" else {}))
     others = set(multiprocessing.active_children())
     b.compile(graph)
     mine = {p.pid for p in set(multiprocessing.active_children()) - others}
     assert mine  # Lava's runtime really runs processes
-    b.step(np.ones((1, 3)), np.eye(2)[:1])
+    b.step(np.array([[0.3, 0.8]]), np.eye(2)[:1])
     b.close()
     deadline = time.monotonic() + 10  # exiting takes a moment; a leaked process never exits
     while _alive(mine) and time.monotonic() < deadline:

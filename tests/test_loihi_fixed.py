@@ -1,11 +1,8 @@
 """The `loihi-fixed` backend (Loihi 2 fixed-point ProcessModels): its update stays within the
 quantisation bound it reports against the float update at the same parameters (the reference
 engine, which the float `loihi` backend reproduces), that bound is not vacuous, and EP on xor
-still learns; refusals name the part; close frees the processes."""
+still learns; refusals name the part (close: test_loihi_backend.py, for every Loihi backend)."""
 from __future__ import annotations
-
-import multiprocessing
-import time
 
 import numpy as np
 import pytest
@@ -20,8 +17,6 @@ from neurophys.ir.builders import feedforward, layered_ep
 from neurophys.ir.errors import ValidationError
 from neurophys.ir.rule import Relaxation
 from neurophys.metrics import flatten, rel_error
-
-from test_loihi_backend import _alive
 
 
 @pytest.fixture(scope="module")
@@ -94,22 +89,6 @@ def test_unsupported_parts_are_named():
         b.compile(layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=10, tol=1e-6)))
     with pytest.raises(ValidationError, match="^headroom"):
         LoihiFixedBackend(headroom=0.5)
-
-
-def test_close_stops_every_process():
-    graph = layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=5, tol=0))
-    graph.training.batch_size = 1
-    b = LoihiFixedBackend()
-    others = set(multiprocessing.active_children())
-    b.compile(graph)
-    mine = {p.pid for p in set(multiprocessing.active_children()) - others}
-    assert mine
-    b.step(np.ones((1, 2)), np.eye(2)[:1])
-    b.close()
-    deadline = time.monotonic() + 10
-    while _alive(mine) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(mine)
 
 
 @pytest.mark.slow

@@ -22,11 +22,14 @@ class LoihiBackend(Backend):
 
     def _build(self, graph: Graph) -> None:
         with self.timed("host"):
-            self.net = LavaNet(graph, self._numerics(graph), self.options["hw"])
+            self.net = self._net(graph)
         with self.timed("device"):
             self.net.start()
         self._params = self.net.get_params()
         graph.set_params(self._params)  # the graph holds what the target holds (fixed point: the quantised θ)
+
+    def _net(self, graph: Graph) -> LavaNet:
+        return LavaNet(graph, self._numerics(graph), self.options["hw"])
 
     def _numerics(self, graph: Graph):
         return FloatNumerics()

@@ -47,13 +47,15 @@ def check(graph: Graph) -> None:
 
 
 class LavaNet:
+    window = 1  # steps at each phase's end flagged MEASURE in the control word (the spiking units count spikes there)
+
     def __init__(self, graph: Graph, numerics=None, hw: bool = False):
         check(graph)
         self.graph = graph
         self.num = numerics or FloatNumerics()
         rule, rx = graph.rule, graph.rule.relaxation
         self.ep = rule.family == "ep"
-        self.steps = rx.max_steps
+        self.steps = self._phase_steps(rx)
         if self.ep:
             self.learn_phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
             self.eval_phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, False)
@@ -74,7 +76,7 @@ class LavaNet:
         g, T, num = self.graph, self.T, self.num
         out = g.population(g.cost.output)
         self.ctrl = Source(data=num.control(np.zeros((sch.WIDTH, T))))
-        self.inputs = {p.name: Source(data=num.state_in(np.zeros((p.size, T)))) for p in g.inputs}
+        self._make_inputs()
         self.target = Source(data=num.state_in(np.zeros((out.size, T))))
         self.neurons = {}
         for p in g.populations:
@@ -84,8 +86,7 @@ class LavaNet:
             common = dict(size=p.size, bias=num.state_in(bias), activation=p.activation, name=p.name,
                           cost=g.cost.kind if p.name == out.name else None,
                           trainable_bias=p.bias is not None and p.trainable_bias)
-            n = RateNeuron(dt=num.fraction(g.rule.relaxation.dt), **common) if self.ep else \
-                DoubledNeuron(k=g.rule.relaxation.dt / p.tau, **common)
+            n = self._neuron(p, common)
             self.ctrl.s_out.connect(n.ctrl)
             self.neurons[p.name] = n
         self.target.s_out.connect(self.neurons[out.name].y_in)
@@ -93,28 +94,51 @@ class LavaNet:
         (self.neurons[out.name].state_out if self.ep else self.neurons[out.name].a_out).connect(self.sink.a_in)
         self.fwd, self.bwd, self.plastic = {}, {}, {}
         for c in g.couplings:
-            pre = self.inputs[c.src].s_out if c.src in self.inputs else self._fwd_port(self.neurons[c.src])
+            pre, pre_learn = self._src_ports(c.src)
             dst = self.neurons[c.dst]
+            post, post_learn = self._dst_ports(dst)
             self.fwd[c.name] = num.dense(c, c.weight, f"{c.name}.fwd")
             pre.connect(self.fwd[c.name].s_in)
             self.fwd[c.name].a_out.connect(dst.a_in if self.ep else dst.z_in)
             if c.src in self.neurons:
                 src = self.neurons[c.src]
                 self.bwd[c.name] = num.dense(c, c.weight.T, f"{c.name}.bwd")
-                (dst.s_out if self.ep else dst.d_out).connect(self.bwd[c.name].s_in)
+                post.connect(self.bwd[c.name].s_in)
                 self.bwd[c.name].a_out.connect(src.a_in if self.ep else src.e_in)
             if c.trainable:
                 pl = Plasticity(shape=c.weight.shape, shift=num.shifts.get(c.name, 0), name=f"{c.name}.plasticity")
-                pre.connect(pl.pre)
-                (dst.s_out if self.ep else dst.d_out).connect(pl.post)
+                pre_learn.connect(pl.pre)
+                post_learn.connect(pl.post)
                 self.ctrl.s_out.connect(pl.ctrl)
                 pl.w_fwd.connect_var(self.fwd[c.name].weights)
                 if c.name in self.bwd:
                     pl.w_bwd.connect_var(self.bwd[c.name].weights)
                 self.plastic[c.name] = pl
 
-    def _fwd_port(self, n):
-        return n.s_out if self.ep else n.a_out
+    # hooks: what a population becomes and which ports carry its activity to Dense and to plasticity
+    def _phase_steps(self, rx) -> int:
+        return rx.max_steps
+
+    def _make_inputs(self):
+        self.inputs = {p.name: Source(data=self.num.state_in(np.zeros((p.size, self.T)))) for p in self.graph.inputs}
+
+    def _neuron(self, p, common):
+        rx = self.graph.rule.relaxation
+        return RateNeuron(dt=self.num.fraction(rx.dt), **common) if self.ep else DoubledNeuron(k=rx.dt / p.tau, **common)
+
+    def _src_ports(self, name):
+        """(port into the forward Dense, port into the plasticity's pre) of a coupling's source."""
+        port = self.inputs[name].s_out if name in self.inputs else (
+            self.neurons[name].s_out if self.ep else self.neurons[name].a_out)
+        return port, port
+
+    def _dst_ports(self, n):
+        """(port into the backward Dense, port into the plasticity's post) of a coupling's destination."""
+        port = n.s_out if self.ep else n.d_out
+        return port, port
+
+    def _set_input(self, name, x_rho, per_sample):
+        self.inputs[name].data.set(self.num.state_in(self._ring(x_rho, per_sample)))
 
     def processes(self):
         return [self.ctrl, self.target, self.sink, *self.inputs.values(), *self.neurons.values(), *self.fwd.values(),
@@ -130,7 +154,7 @@ class LavaNet:
         key = (learn, n_real, scale)
         if key != self._ctrl_key:
             phases, slots = (self.learn_phases, self.slots) if learn else (self.eval_phases, self.eval_slots)
-            self.ctrl.data.set(self.num.control(sch.control(phases, self.steps, slots, n_real, scale)))
+            self.ctrl.data.set(self.num.control(sch.control(phases, self.steps, slots, n_real, scale, self.window)))
             self._ctrl_key = key
 
     def _set_samples(self, x, y, per_sample: int):
@@ -139,7 +163,7 @@ class LavaNet:
         for p in g.inputs:
             xr = act.rho(p.activation, x[:, off:off + p.size])
             off += p.size
-            self.inputs[p.name].data.set(self.num.state_in(self._ring(xr, per_sample)))
+            self._set_input(p.name, xr, per_sample)
         self.target.data.set(self.num.state_in(self._ring(y, per_sample)))
 
     def _ring(self, rows, per_sample):

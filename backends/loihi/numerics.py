@@ -107,7 +107,7 @@ class FixedNumerics(FloatNumerics):
 
     def control(self, ctrl):
         q = np.empty(ctrl.shape, np.int32)
-        q[sch.MODE] = ctrl[sch.MODE]
+        q[[sch.MODE, sch.MEASURE]] = ctrl[[sch.MODE, sch.MEASURE]]
         q[sch.BETA] = np.rint(ctrl[sch.BETA] * 2 ** DECAY_FRAC)
         q[[sch.COEF, sch.APPLY]] = np.rint(ctrl[[sch.COEF, sch.APPLY]] * 2 ** COEF_FRAC)
         return q

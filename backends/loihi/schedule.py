@@ -3,7 +3,8 @@ RingBuffer: what to do this step, so a whole batch of samples and phases runs in
 
 Columns: MODE (reset / save-and-hold / restore / hold / evolve), BETA (the nudge while evolving),
 COEF (weight of this step's pre×post in the phase contrast; non-zero only on a phase's last
-step), APPLY (on the ring's last step: scale 1/B at which accumulated updates are applied).
+step), APPLY (on the ring's last step: scale 1/B at which accumulated updates are applied),
+MEASURE (1 on a phase's last `window` steps: where spiking units count spikes into a rate).
 Every phase opens with one hold step: Dense delivers a field one step late, so the hold step
 lets it carry ρ(s₀) before the first Euler step and the phase runs exactly `max_steps` updates.
 """
@@ -12,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 RESET, SAVE, RESTORE, HOLD, EVOLVE = 0, 1, 2, 3, 4
-MODE, BETA, COEF, APPLY = range(4)
-WIDTH = 4
+MODE, BETA, COEF, APPLY, MEASURE = range(5)
+WIDTH = 5
 
 
 def ep_phases(beta: float, lr: float, estimator: str, learn: bool) -> list[tuple[int, float, float]]:
@@ -35,7 +36,7 @@ def sample_steps(phases, steps: int) -> int:
     return len(phases) * (steps + 1)
 
 
-def control(phases, steps: int, n_slots: int, n_real: int, apply_scale: float) -> np.ndarray:
+def control(phases, steps: int, n_slots: int, n_real: int, apply_scale: float, window: int = 1) -> np.ndarray:
     """The control series (WIDTH, n_slots·S) for n_real samples in n_slots slots (the rest padding)."""
     S = sample_steps(phases, steps)
     ctrl = np.zeros((WIDTH, n_slots * S))
@@ -45,6 +46,7 @@ def control(phases, steps: int, n_slots: int, n_real: int, apply_scale: float) -
             ctrl[MODE, t] = mode
             ctrl[MODE, t + 1:t + steps + 1] = EVOLVE
             ctrl[BETA, t + 1:t + steps + 1] = beta
+            ctrl[MEASURE, t + steps + 1 - window:t + steps + 1] = 1
             if k < n_real:
                 ctrl[COEF, t + steps] = coef
             t += steps + 1

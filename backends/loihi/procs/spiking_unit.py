@@ -1,0 +1,104 @@
+"""An EP population as spiking neurons whose firing rate codes ρ(s).
+
+Each unit keeps the EP state s as its synaptic current: it integrates the binary spikes arriving
+through Dense (Σ W·spikes, one step late) with the same projected Euler step as the rate unit, at a
+finer step dt/substeps so s low-pass filters the spike input. Its membrane v is a non-leaky
+integrate-and-fire with subtractive reset and threshold 1: v += ρ(s), a spike when v ≥ 1, v −= 1;
+its rate is then ρ(s) (≤ one spike per step, so ρ must lie in [0, 1]). On the control word's
+MEASURE steps (a phase's last `window` steps) it counts its spikes; r_out carries count/window, the
+measured rate that the plasticity and the bias rule use in place of ρ(s).
+
+Not Lava's stock LIF: that one resets v to 0 (its rate is a staircase in the current, not ρ) and has
+no floor under v, and the β-nudge needs the unit's own state fed back; so this is a custom
+ProcessModel (CPU), one that Loihi 2 microcode could express (a current, a voltage, a counter).
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from neurophys import activations as act
+from neurophys import costs
+
+from .. import schedule as sch
+
+
+class SpikingUnit(AbstractProcess):
+    """a_in: Σ W·spikes from Dense; ctrl; y_in: target (output only). s_out: binary spikes;
+    r_out: measured rate (count over the MEASURE window / window); state_out: s."""
+
+    def __init__(self, *, size: int, bias, dt: float, window: int, activation: str, cost: str | None = None,
+                 trainable_bias: bool = False, name: str | None = None):
+        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, window=window, name=name)
+        self.a_in = InPort((size,))
+        self.ctrl = InPort((sch.WIDTH,))
+        self.y_in = InPort((size,))
+        self.s_out = OutPort((size,))
+        self.r_out = OutPort((size,))
+        self.state_out = OutPort((size,))
+        for var in ("s", "v", "s_free", "v_free", "count", "bias_acc"):
+            setattr(self, var, Var((size,), init=np.zeros(size)))
+        self.bias = Var((size,), init=np.asarray(bias, float))
+        self.dt = Var((1,), init=float(dt))
+
+
+@implements(proc=SpikingUnit, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PySpikingUnitFloat(PyLoihiProcessModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    ctrl: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    y_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    r_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    state_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s: np.ndarray = LavaPyType(np.ndarray, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    s_free: np.ndarray = LavaPyType(np.ndarray, float)
+    v_free: np.ndarray = LavaPyType(np.ndarray, float)
+    count: np.ndarray = LavaPyType(np.ndarray, float)
+    bias_acc: np.ndarray = LavaPyType(np.ndarray, float)
+    bias: np.ndarray = LavaPyType(np.ndarray, float)
+    dt: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def run_spk(self):
+        a, c, y = self.a_in.recv(), self.ctrl.recv(), self.y_in.recv()
+        fn, cost = self.proc_params["activation"], self.proc_params["cost"]
+        mode = int(c[sch.MODE])
+        if mode == sch.RESET:
+            self.s, self.v = np.zeros_like(self.s), np.full_like(self.v, 0.5)  # v = ½: spikes round the rate
+        elif mode == sch.SAVE:
+            self.s_free, self.v_free = self.s.copy(), self.v.copy()
+        elif mode == sch.RESTORE:
+            self.s, self.v = self.s_free.copy(), self.v_free.copy()
+        if mode != sch.EVOLVE:
+            self.count = np.zeros_like(self.count)  # a phase opens
+        else:
+            h = a + self.bias
+            d = (1.0 if act.box(fn) else act.drho(fn, self.s)) * h - self.s
+            if cost is not None and c[sch.BETA]:
+                d = d - c[sch.BETA] * costs.grad(cost, self.s[None], y[None])[0]
+            s = self.s + self.dt[0] * d
+            self.s = np.clip(s, 0.0, 1.0) if act.box(fn) else s
+        self.v = self.v + act.rho(fn, self.s)
+        spikes = self.v >= 1.0
+        self.v = self.v - spikes
+        if c[sch.MEASURE]:
+            self.count = self.count + spikes
+        rate = self.count / self.proc_params["window"]
+        self.s_out.send(spikes.astype(float))
+        self.r_out.send(rate)
+        self.state_out.send(self.s)
+        if self.proc_params["trainable_bias"]:
+            self.bias_acc = self.bias_acc + c[sch.COEF] * rate
+            if c[sch.APPLY]:
+                self.bias = self.bias + c[sch.APPLY] * self.bias_acc
+                self.bias_acc = np.zeros_like(self.bias_acc)
