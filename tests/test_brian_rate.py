@@ -1,5 +1,8 @@
 """The Brian2 rate twin against the reference engine: same discretisation ⇒ the same update, to
 float rounding, step after step (the reference engine is independent code: numpy, not Brian)."""
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +12,7 @@ from neurophys.data import load_split
 from neurophys.families import family
 from neurophys.ir import builders
 from neurophys.ir.dataset import Dataset
+from neurophys.ir.coupling import Coupling
 from neurophys.ir.errors import ValidationError
 from neurophys.ir.rule import Relaxation, Rule
 from neurophys.ir.training import Training
@@ -31,13 +35,13 @@ def cl_iris(n_hidden=0, family_name="coupled_learning", **kw):
                                      dataset=Dataset("iris", complement=True), training=Training(batch_size=16), **kw)
 
 
-def run_against_reference(graph, n_steps=3):
+def run_against_reference(graph, n_steps=3, **options):
     """Step the backend and the reference side by side; return the worst relative error."""
     split = load_split(graph.dataset)
     bs = graph.training.batch_size
     fam, twin = family(graph), graph.copy()
     worst = 0.0
-    with BrianRateBackend() as be:
+    with BrianRateBackend(**options) as be:
         be.compile(graph)
         for k in range(n_steps):
             idx = (k * bs + np.arange(bs)) % len(split.x_train)
@@ -120,10 +124,41 @@ def test_unsupported_family_is_refused():
         BrianRateBackend().compile(g)
 
 
+def test_lateral_coupling_is_refused_by_path():
+    g = ep_xor()
+    g.couplings.append(Coupling("lat", "h1", "h1", "dense", weight=np.zeros((4, 4)), symmetric=True))
+    with pytest.raises(UnsupportedGraph, match=r"couplings\[2\].*lateral"):
+        BrianRateBackend().compile(g)
+
+
 def test_bad_options_are_refused():
     with pytest.raises(ValidationError, match="codegen"):
-        BrianRateBackend(codegen="fortran").compile(ep_xor())
+        BrianRateBackend(codegen="fortran")
+    with pytest.raises(ValidationError, match="build_dir"):
+        BrianRateBackend(build_dir="/tmp/somewhere")
     with pytest.raises(ValidationError, match="circuit_steps"):
         BrianRateBackend(circuit_steps=0)
     with pytest.raises(ValidationError, match="batch"):
         BrianRateBackend(batch=0)
+
+
+@pytest.mark.slow
+def test_cpp_standalone_is_built_once_and_matches_reference():
+    """The compiled program (one C++ build, re-run with run_args every step) is the same twin; two
+    standalone networks (each on its own Brian device) and a numpy one live side by side."""
+    assert run_against_reference(ep_xor(), codegen="cpp_standalone") <= TOL
+    with BrianRateBackend(codegen="cpp_standalone") as be, BrianRateBackend(codegen="cpp_standalone") as other:
+        be.compile(cl_iris())
+        other.compile(ep_xor())
+        build = be.info()["build_dir"]
+        stamp = Path(build, "main").stat().st_mtime_ns
+        split, xor = load_split(be.graph.dataset), load_split(other.graph.dataset)
+        for k in range(2):
+            be.step(split.x_train[:16], split.y_train[:16])
+            u = other.step(xor.x_train, xor.y_train)
+            with BrianRateBackend() as runtime:  # numpy target in between
+                runtime.compile(ep_xor())
+        assert Path(build, "main").stat().st_mtime_ns == stamp  # not rebuilt
+        assert not [f for f in os.listdir(Path(build, "static_arrays")) if f.startswith("init_")]
+        assert all(np.all(np.isfinite(v)) for v in u.values())
+    assert not Path(build).exists()  # the temporary build folder is removed on close

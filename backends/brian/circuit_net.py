@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._runtime import time_unit
-from .layout import Layout, put, take
+from .layout import Layout
 
 
 class CircuitNet:
-    def __init__(self, b, graph, replicas, batch, steps, name="circuit"):
-        self.b, self.graph = b, graph
+    def __init__(self, b, target, graph, replicas, batch, steps, name="circuit"):
+        self.b, self.target, self.graph = b, target, graph
         self.K = steps
         self.steps = 2 * steps
         self.window = 1
@@ -49,6 +49,8 @@ class CircuitNet:
         ns = {"tau": 1.0 * unit, "eta": rule.eta if rule.eta is not None else 0.0}
         self.group = G = b.NeuronGroup(L.N, eqs, method="euler", clock=self.clock, namespace=ns, name=f"{name}_nodes*")
         G.K = self.K
+        G.t0 = 0 * unit
+        G.Nw = self.steps - 1
         G.run_regularly("V = V + clp*nud*int(nst >= K - 1)*int(nst < K)*eta*(y - V)", when="end", order=0,
                         name=f"{name}_clamp*")
         rep = L.replica_of()
@@ -75,45 +77,63 @@ class CircuitNet:
                 count += a.size
         pre, post = np.concatenate(pre), np.concatenate(post)
         S.connect(i=pre, j=post)
-        if not (np.array_equal(S.i[:], pre) and np.array_equal(S.j[:], post)):
-            raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
+        self.n_syn = len(pre)
+        self.order = (pre, post)
+        if not target.standalone:  # standalone synapses exist only once the program has run
+            self._check_order()
         S.run_regularly("C = C + int(nst_post >= Nw_post)*(V_pre - V_post)**2", when="end", order=1,
                         name=f"{name}_drops*")
         self.net = b.Network(G, S)
+        target.attach(self.net)
         self.write_params(graph)
 
+    def _check_order(self):
+        pre, post = self.order
+        if not (np.array_equal(self.syn.i[:], pre) and np.array_equal(self.syn.j[:], post)):
+            raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
+        self.order = None
+
     def write_params(self, graph):
+        """All conductances at once (a standalone program takes whole arrays)."""
+        k = np.zeros(self.n_syn)
         for c in graph.couplings:
-            self.write(c.name, c.conductance)
+            k[self.fwd[c.name]] = c.conductance
+            k[self.bwd[c.name]] = c.conductance
+        self.target.set(self.syn.k_, k)
 
     def read(self, name: str) -> np.ndarray:
-        return take(self.syn.k_, self.fwd[name][0, 0])
+        return self.target.take(self.syn.k_, self.fwd[name][0, 0])
 
     def write(self, name: str, value: np.ndarray) -> None:
         for idx in (self.fwd[name], self.bwd[name]):
-            put(self.syn.k_, idx, value)
+            self.target.put(self.syn.k_, idx, value)
 
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
-        G, L, g = self.group, self.layout, self.graph
+        G, L, g, T = self.group, self.layout, self.graph, self.target
         V = np.zeros(L.N)
         off = 0
         for p in g.inputs:
             V[L.units(p.name)] = x[None, :, off:off + p.size]
             off += p.size
-        G.V_[:] = V
+        T.set(G.V_, V)
         yy = np.zeros(L.N)
         yy[L.units(g.cost.output)] = y[None]
-        G.y_[:] = yy
+        T.set(G.y_, yy)
+        if T.standalone:  # every run of the program starts from t = 0 with C = 0, and runs all phases
+            T.run(self.steps * self.clock.dt)
+            if self.order is not None:
+                self._check_order()
+            return
         self.syn.C_[:] = 0.0
         steps = self.steps if phases else self.K
         G.Nw = self.steps - 1 if phases else steps + 1
         G.t0 = self.net.t
-        self.net.run(steps * self.clock.dt, namespace={})
+        T.run(steps * self.clock.dt)
 
     def outputs(self) -> np.ndarray:
-        return take(self.group.V_, self.layout.units(self.graph.cost.output)[0])
+        return self.target.take(self.group.V_, self.layout.units(self.graph.cost.output)[0])
 
     def contrast(self, name: str, hi: str, lo: str, batch: int) -> np.ndarray:
         R = {r: i for i, r in enumerate(self.layout.replicas)}
-        acc = take(self.syn.C_, self.fwd[name])
+        acc = self.target.take(self.syn.C_, self.fwd[name])
         return (acc[R[hi], :batch] - acc[R[lo], :batch]).mean(axis=0)

@@ -20,7 +20,7 @@ import numpy as np
 from neurophys import activations as act
 
 from ._runtime import time_unit
-from .layout import Layout, put, take
+from .layout import Layout
 
 RHO = {"hard_sigmoid": "clip(s, 0, 1)", "sigmoid": "0.5*(1 + tanh(0.5*s))", "tanh": "tanh(s)",
        "relu": "s*int(s > 0)", "linear": "s"}
@@ -37,9 +37,10 @@ def _select(table, used):
 
 
 class HopfieldNet:
-    def __init__(self, b, graph, replicas, batch, spiking=None, name="ep"):
-        """`spiking`: None for the rate twin, else dict(rate_max [Hz], trace_tau [IR units], window [steps])."""
-        self.b, self.graph = b, graph
+    def __init__(self, b, target, graph, replicas, batch, spiking=None, name="ep"):
+        """`target`: a `_runtime.Target`; `spiking`: None for the rate twin, else dict(rate_max [Hz],
+        trace_tau [IR units], window [steps], seed)."""
+        self.b, self.target, self.graph = b, target, graph
         rx = graph.rule.relaxation
         self.K = rx.max_steps
         self.spiking = spiking
@@ -89,6 +90,8 @@ class HopfieldNet:
         self.group = G = b.NeuronGroup(L.N, eqs, method="euler", clock=self.clock, namespace=ns,
                                        name=f"{name}_units*", **kw)
         G.K = self.K
+        G.t0 = 0 * unit
+        G.Nw = self.steps - self.window
         G.run_regularly(end_code, when="end", order=0, name=f"{name}_end*")
         self._init_neurons(graph, L)
         objects = [G]
@@ -106,6 +109,9 @@ class HopfieldNet:
         S.run_regularly(f"C = C + int(nst_post >= Nw_post)*{X}_pre*{X}_post", when="end", order=1,
                         name=f"{name}_corr*")
         self.net = b.Network(*objects, S)
+        target.attach(self.net)
+        if spiking:
+            target.seed(spiking["seed"])
         self.write_params(graph)
 
     # ------------------------------------------------------------------ construction
@@ -140,64 +146,82 @@ class HopfieldNet:
                 count += p.size
         pre, post = np.concatenate(pre), np.concatenate(post)
         S.connect(i=pre, j=post)
-        if not (np.array_equal(S.i[:], pre) and np.array_equal(S.j[:], post)):
+        self.n_syn = len(pre)
+        self.order = (pre, post)
+        if not self.target.standalone:  # standalone synapses exist only once the program has run
+            self._check_order()
+
+    def _check_order(self):
+        pre, post = self.order
+        if not (np.array_equal(self.syn.i[:], pre) and np.array_equal(self.syn.j[:], post)):
             raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
+        self.order = None
 
     # ------------------------------------------------------------------ parameters
     def write_params(self, graph):
+        """All weights and biases at once (a standalone program takes whole arrays)."""
+        w, bias = np.zeros(self.n_syn), np.zeros(self.layout.N)
         for c in graph.couplings:
             for idx in (self.fwd[c.name], self.bwd.get(c.name)):
                 if idx is not None:
-                    put(self.syn.w_, idx, c.weight)
+                    w[idx] = c.weight
         for p in graph.populations:
             if not p.clamped:
-                put(self.group.bias_, self.layout.units(p.name), 0.0 if p.bias is None else p.bias)
+                bias[self.layout.units(p.name)] = 0.0 if p.bias is None else p.bias
+        self.target.set(self.syn.w_, w)
+        self.target.set(self.group.bias_, bias)
 
     def read(self, name: str) -> np.ndarray:
         """A parameter as the target holds it (replica 0, sample 0)."""
         if name.endswith(".bias"):
-            return take(self.group.bias_, self.layout.units(name[:-5])[0, 0])
-        return take(self.syn.w_, self.fwd[name][0, 0])
+            return self.target.take(self.group.bias_, self.layout.units(name[:-5])[0, 0])
+        return self.target.take(self.syn.w_, self.fwd[name][0, 0])
 
     def write(self, name: str, value: np.ndarray) -> None:
         if name.endswith(".bias"):
-            put(self.group.bias_, self.layout.units(name[:-5]), value)
+            self.target.put(self.group.bias_, self.layout.units(name[:-5]), value)
             return
         for idx in (self.fwd[name], self.bwd.get(name)):
             if idx is not None:
-                put(self.syn.w_, idx, value)
+                self.target.put(self.syn.w_, idx, value)
 
     # ------------------------------------------------------------------ running
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
-        """Load a (padded) batch and run the free phase only, or all phases and the window."""
-        G, L, g = self.group, self.layout, self.graph
+        """Load a (padded) batch and run the free phase only, or all phases and the window. A
+        standalone program always runs everything (the free replica holds its state after K steps)."""
+        G, L, g, T = self.group, self.layout, self.graph, self.target
         s = np.zeros(L.N)
         off = 0
         for p in g.inputs:
             s[L.units(p.name)] = x[None, :, off:off + p.size]
             off += p.size
-        G.s_[:] = s
+        T.set(G.s_, s)
         yy = np.zeros(L.N)
         yy[L.units(g.cost.output)] = y[None]
-        G.y_[:] = yy
+        T.set(G.y_, yy)
+        if T.standalone:  # every run of the program starts from t = 0 with A = C = 0
+            T.run(self.steps * self.clock.dt)
+            if self.order is not None:
+                self._check_order()
+            return
         G.A_[:] = 0.0
         self.syn.C_[:] = 0.0
         steps = self.steps if phases else self.K
         G.Nw = self.steps - self.window if phases else steps + 1  # no window in a free-only run
         G.t0 = self.net.t
-        self.net.run(steps * self.clock.dt, namespace={})
+        T.run(steps * self.clock.dt)
 
     def outputs(self) -> np.ndarray:
         """(B, n_out) free-phase output states."""
-        return take(self.group.s_, self.layout.units(self.graph.cost.output)[0])
+        return self.target.take(self.group.s_, self.layout.units(self.graph.cost.output)[0])
 
     def contrast(self, name: str, hi: str, lo: str, batch: int) -> np.ndarray:
         """mean over the batch of (⟨pre·post⟩_hi − ⟨pre·post⟩_lo) for a coupling, or of post alone
         for a bias, each ⟨·⟩ the window average the target accumulated."""
         R = {r: i for i, r in enumerate(self.layout.replicas)}
         if name.endswith(".bias"):
-            acc = take(self.group.A_, self.layout.units(name[:-5]))
+            acc = self.target.take(self.group.A_, self.layout.units(name[:-5]))
         else:
-            acc = take(self.syn.C_, self.fwd[name])
+            acc = self.target.take(self.syn.C_, self.fwd[name])
         d = (acc[R[hi], :batch] - acc[R[lo], :batch]) / self.window
         return d.mean(axis=0)

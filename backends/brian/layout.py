@@ -19,6 +19,7 @@ class Layout:
     offsets: dict[str, int]    # population → first unit index within one copy
     sizes: dict[str, int]
     n: int = field(init=False)
+    _units: dict = field(init=False, repr=False, default_factory=dict)  # population → index array (read-only)
 
     def __post_init__(self):
         self.n = sum(self.sizes.values())
@@ -36,10 +37,14 @@ class Layout:
         return len(self.replicas) * self.batch * self.n
 
     def units(self, pop: str) -> np.ndarray:
-        """(R, B, size) neuron indices of a population."""
-        R, B = len(self.replicas), self.batch
-        base = (np.arange(R)[:, None] * B + np.arange(B)[None, :]) * self.n
-        return base[:, :, None] + self.offsets[pop] + np.arange(self.sizes[pop])[None, None, :]
+        """(R, B, size) neuron indices of a population (computed once; read-only)."""
+        if pop not in self._units:
+            R, B = len(self.replicas), self.batch
+            base = (np.arange(R)[:, None] * B + np.arange(B)[None, :]) * self.n
+            idx = base[:, :, None] + self.offsets[pop] + np.arange(self.sizes[pop])[None, None, :]
+            idx.setflags(write=False)
+            self._units[pop] = idx
+        return self._units[pop]
 
     def replica_of(self) -> np.ndarray:
         """Replica number of every neuron."""
@@ -57,12 +62,3 @@ class Layout:
         pre, post = self.units(pre_pop), self.units(post_pop)
         return pre[:, :, pre_idx], post[:, :, post_idx]
 
-
-def put(var, idx: np.ndarray, values) -> None:
-    """Write `values` (broadcast to idx's shape) into a Brian variable at an index array of any shape."""
-    var[idx.ravel()] = np.broadcast_to(np.asarray(values, float), idx.shape).ravel()
-
-
-def take(var, idx: np.ndarray) -> np.ndarray:
-    """Read a Brian variable at an index array of any shape (a copy)."""
-    return np.asarray(var[idx.ravel()], float).reshape(idx.shape)

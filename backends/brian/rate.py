@@ -39,22 +39,25 @@ def settle_steps(graph: Graph, tol: float = JACOBI_TOL, limit: int = 100_000) ->
 
 
 class BrianRateBackend(BrianTwin):
-    """Rate twin. Options: `codegen` ('numpy' default, or 'cython'), `batch` (network batch
+    """Rate twin. Options: `codegen` ('numpy' default, 'cython', or 'cpp_standalone': compiled once,
+    re-run with run_args every step), `build_dir` (standalone build folder; default a temporary one
+    removed on close), `batch` (network batch
     capacity; default the graph's training.batch_size), `circuit_steps` (Jacobi sweeps per circuit
     phase; default from the circuit's spectral radius so the settle error is ≤ 1e-14 relative)."""
 
     name = "brian"
     families = ("ep", "coupled_learning", "circuit_ep")
 
-    def __init__(self, codegen: str = "numpy", batch: int | None = None, circuit_steps: int | None = None):
-        super().__init__(codegen=codegen, batch=batch)
+    def __init__(self, codegen: str = "numpy", batch: int | None = None, circuit_steps: int | None = None,
+                 build_dir: str | None = None):
+        super().__init__(codegen=codegen, batch=batch, build_dir=build_dir)
         if circuit_steps is not None and (isinstance(circuit_steps, bool) or not isinstance(circuit_steps, int)
                                           or circuit_steps < 1):
             raise ValidationError("circuit_steps", f"{circuit_steps!r} must be a positive integer")
         self.circuit_steps = circuit_steps
 
-    def _make_net(self, b, graph: Graph):
+    def _make_net(self, b, target, graph: Graph):
         if graph.rule.family == "ep":
             check_ep(graph)
-            return HopfieldNet(b, graph, replicas(graph), self.capacity)
-        return CircuitNet(b, graph, replicas(graph), self.capacity, self.circuit_steps or settle_steps(graph))
+            return HopfieldNet(b, target, graph, replicas(graph), self.capacity)
+        return CircuitNet(b, target, graph, replicas(graph), self.capacity, self.circuit_steps or settle_steps(graph))

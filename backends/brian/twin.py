@@ -11,7 +11,7 @@ from neurophys.backend import Backend, UnsupportedGraph
 from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
 
-from ._runtime import brian
+from ._runtime import TARGETS, Target, brian
 
 
 def check_ep(graph: Graph) -> None:
@@ -53,9 +53,14 @@ def replicas(graph: Graph) -> tuple[str, ...]:
 class BrianTwin(Backend):
     """Base of the rate and spiking twins; subclasses make `self.net` in `_make_net`."""
 
-    def __init__(self, codegen: str = "numpy", batch: int | None = None, **options):
-        super().__init__(codegen=codegen, batch=batch, **options)
-        self.codegen = codegen
+    def __init__(self, codegen: str = "numpy", batch: int | None = None, build_dir: str | None = None, **options):
+        super().__init__(codegen=codegen, batch=batch, build_dir=build_dir, **options)
+        if codegen not in TARGETS:
+            raise ValidationError("codegen", f"{codegen!r} is not a supported Brian2 target (use {', '.join(TARGETS)})")
+        if build_dir is not None and codegen != "cpp_standalone":
+            raise ValidationError("build_dir", "only the 'cpp_standalone' target builds a program")
+        self.codegen, self.build_dir = codegen, build_dir
+        self.target = None
         if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
             raise ValidationError("batch", f"{batch!r} must be a positive integer (the network's batch capacity)")
         self.capacity = batch
@@ -69,12 +74,17 @@ class BrianTwin(Backend):
         self.trainable = list(graph.params())
         self.bounds = {c.name: c.bounds for c in graph.couplings}
         self.floor = {c.name: 0.0 for c in graph.couplings if c.kind == "conductance"}
-        self.net = self._make_net(b, graph)
-        self.net.run(np.zeros((self.capacity, sum(p.size for p in graph.inputs))),
-                     np.zeros((self.capacity, graph.output.size)), phases=True)  # generate (and compile) once
+        self.target = Target(b, self.codegen, self.build_dir)
+        try:
+            self.net = self._make_net(b, self.target, graph)
+            self.net.run(np.zeros((self.capacity, sum(p.size for p in graph.inputs))),
+                         np.zeros((self.capacity, graph.output.size)), phases=True)  # generate (and compile) once
+        except BaseException:
+            self.target.close()  # a refused or failed build must not hold the standalone device
+            raise
         self.compile_s = time.perf_counter() - t0
 
-    def _make_net(self, b, graph: Graph):
+    def _make_net(self, b, target: Target, graph: Graph):
         raise NotImplementedError
 
     def _pad(self, a: np.ndarray) -> np.ndarray:
@@ -134,4 +144,10 @@ class BrianTwin(Backend):
     def info(self):
         return {"simulator": "brian2", "codegen": self.codegen, "batch_capacity": self.capacity,
                 "compile_s": self.compile_s, "replicas": list(self.net.layout.replicas),
-                "steps_per_learning_step": self.net.steps}
+                "steps_per_learning_step": self.net.steps,
+                "build_dir": self.target.dir if self.target and self.target.standalone else None}
+
+    def close(self):
+        """Frees the standalone device (and removes its temporary build folder)."""
+        if self.target is not None:
+            self.target.close()
