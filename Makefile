@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The main job on the embedded default. Until the crossbar backend lands, the learning step runs on
-# the reference engine through the same HIL harness (measured update vs exact gradient, plots).
+# The main job on the embedded default: the emulated crossbar board (on a pty, with its own link
+# timing) runs coupled learning on iris; the harness compares each measured update with the exact
+# gradient and writes plots and a report under runs/demo.
 demo: $(STAMP)
 	$(VENV)/bin/neurophys gradcheck examples/cl_iris.json
-	$(VENV)/bin/neurophys hil examples/cl_iris.json --backend reference --steps 100 --out runs/demo
+	$(VENV)/bin/neurophys hil examples/cl_iris.json --backend crossbar --steps 300 --eval-every 25 --out runs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

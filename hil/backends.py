@@ -1,5 +1,6 @@
 """Open a backend by its registered name; for a board backend with no board given, start the
-embedded emulator on a pty so the very same driver path is exercised without hardware."""
+embedded emulator on a pty so the very same driver path is exercised without hardware. The
+embedded board is sized for the graph when the backend can say what it needs (`board_shape`)."""
 from __future__ import annotations
 
 import sys
@@ -16,18 +17,34 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def emulator_options(cls, graph=None, **overrides) -> dict:
+    """The embedded board's options: the defaults, the shape the backend needs for `graph`, overrides."""
+    opts = dict(EMULATOR)
+    shape = getattr(cls, "board_shape", None)
+    if graph is not None and shape is not None:
+        opts["rows"], opts["cols"] = shape(graph)
+    opts.update(overrides)
+    return opts
+
+
 @contextmanager
-def open_backend(name: str, board: str | None = None, notify=_say, **options):
-    """Yield an instantiated backend (closed on exit, with any emulator it started)."""
-    cls = get_backend(name)
-    if board is not None and name not in BOARD_BACKENDS:
-        raise ValidationError("board", f"backend {name!r} does not drive a board (only {', '.join(BOARD_BACKENDS)} does)")
+def open_backend(name: str, board: str | None = None, notify=_say, graph=None, emulator: dict | None = None,
+                 **options):
+    """Yield an instantiated backend (closed on exit, with any emulator it started). `graph` lets
+    the embedded emulator be served at the size the graph needs; `emulator` overrides its options
+    (e.g. {"model": "reram"})."""
+    cls = get_backend(name) if isinstance(name, str) else name
+    label = name if isinstance(name, str) else cls.name
+    if board is not None and label not in BOARD_BACKENDS:
+        raise ValidationError("board", f"backend {label!r} does not drive a board (only {', '.join(BOARD_BACKENDS)} does)")
     with ExitStack() as stack:
-        if name in BOARD_BACKENDS:
+        if label in BOARD_BACKENDS:
             if board is None:
                 from firmware_interface import serve_pty
 
-                board = stack.enter_context(serve_pty(**EMULATOR)).path
-                notify(f"no --board given: serving the embedded board emulator ({EMULATOR['model']} devices) on {board}")
+                opts = emulator_options(cls, graph, **(emulator or {}))
+                board = stack.enter_context(serve_pty(**opts)).path
+                size = f"{opts['rows']}x{opts['cols']} " if "rows" in opts else ""
+                notify(f"no --board given: serving the embedded board emulator ({size}{opts['model']} devices) on {board}")
             options["board"] = board
         yield stack.enter_context(cls(**options))

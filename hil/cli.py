@@ -1,4 +1,4 @@
-"""`neurophys hil FILE --backend NAME [--board URL] [--mode train|stat|sweep] [--steps N] [--out DIR] [--json]`"""
+"""`neurophys hil FILE --backend NAME [--board URL] [--hw] [--mode train|stat|sweep] [--steps N] [--out DIR] [--json]`"""
 from __future__ import annotations
 
 import sys
@@ -14,6 +14,8 @@ def register(subparsers) -> None:
     p.add_argument("--backend", default="reference", help="registered backend name (default: reference)")
     p.add_argument("--board", metavar="URL", help="board for a board backend (/dev/ttyACM0, socket://HOST:PORT, "
                                                   "emu://...); default: the embedded emulator on a pty")
+    p.add_argument("--hw", action="store_true", help="run on the real chip (backends with a hardware run config, e.g. "
+                                                    "loihi with lava-loihi installed); default: simulation")
     p.add_argument("--mode", default="train",  # checked by run(): importing the harness here would slow every command
                    help="train: learning curves; stat: repeat one step n times; sweep: vary β or η (default: train)")
     p.add_argument("--steps", type=int, default=20, help="steps (stat: repeats; sweep: steps per value); default 20")
@@ -48,7 +50,17 @@ def cmd_hil(args) -> int:
 
     graph = ir.load(args.file)
     values = parse_values(args.values)
-    with open_backend(args.backend, board=args.board) as backend:
+    options = {}
+    if args.hw:
+        import inspect
+
+        from neurophys.backend import get_backend
+
+        if "hw" not in inspect.signature(get_backend(args.backend)).parameters:
+            raise ValidationError("--hw", f"backend {args.backend!r} has no hardware run config "
+                                          "(--hw is for backends that take hw=, e.g. loihi, loihi-fixed, loihi-lif)")
+        options["hw"] = True
+    with open_backend(args.backend, board=args.board, graph=graph, **options) as backend:
         summary = run(graph, backend, args.mode, args.steps, args.out, values=values, k=args.k,
                       eval_every=args.eval_every, seed=args.seed)
     print(dumps(summary, indent=2) if args.json else render(summary))

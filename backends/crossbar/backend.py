@@ -1,0 +1,106 @@
+"""The crossbar backend: a graph laid out on an analog crossbar board that learns on its own.
+
+Resistor networks (coupled learning, circuit EP) learn by the board's LOCAL_LEARN; feed-forward
+least-action graphs run activations by MVM, sensitivities by MVM_T over the same differential
+pairs, and their outer-product update by UPDATE_OUTER pulse trains generated on the board. Every
+step reads the conductances before and after and returns the measured difference.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neurophys.backend import Backend, UnsupportedGraph
+from neurophys.ir.errors import ValidationError
+from neurophys.ir.graph import CIRCUIT_FAMILIES, Graph
+
+from . import circuit_layout, feedforward_layout
+from .circuit import CircuitOnBoard
+from .feedforward import FeedforwardOnBoard
+from .link import BoardLink
+
+
+class CrossbarBackend(Backend):
+    name = "crossbar"
+    families = CIRCUIT_FAMILIES + ("least_action",)
+
+    def __init__(self, board: str | None = None, baudrate: int = 921600, scale: float | None = None,
+                 volts: float = 1.0, **options):
+        """`board`: /dev/ttyACM0, a pty path, socket://HOST:PORT or emu://?...; `scale`: siemens per
+        unit of conductance/weight (default: fitted to the graph's initial parameters)."""
+        super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, **options)
+        if board is None:
+            raise ValidationError("board", "the crossbar backend needs a board URL (or use `neurophys hil`, "
+                                           "which serves the emulator when no --board is given)")
+        self.link = BoardLink.open(board, baudrate)
+        self.engine = None
+        self._theta = None  # the last read-back, valid until a command changes a conductance
+
+    @staticmethod
+    def board_shape(graph: Graph) -> tuple[int, int]:
+        """The smallest board (rows, cols) that hosts `graph` (UnsupportedGraph if none does)."""
+        if graph.rule.family in CIRCUIT_FAMILIES:
+            return circuit_layout.shape(graph)
+        if graph.rule.family == "least_action":
+            return feedforward_layout.shape(graph)
+        raise UnsupportedGraph("rule.family", f"the crossbar runs {', '.join(CrossbarBackend.families)}; "
+                                              f"not {graph.rule.family!r}")
+
+    def _build(self, graph: Graph) -> None:
+        engine = CircuitOnBoard if graph.rule.family in CIRCUIT_FAMILIES else FeedforwardOnBoard
+        with self.link.account(self.timing):
+            self.engine = engine(graph, self.link, self.options["scale"], self.options["volts"])
+            self.engine.configure()
+            self.engine.program(graph.params())
+            self._theta = None
+
+    def _engine(self):
+        if self.engine is None:
+            raise ValidationError("backend", "compile a graph first")
+        return self.engine
+
+    def _read(self) -> dict[str, np.ndarray]:
+        """Conductances as read back; a read is reused only while nothing on the board has been
+        written since (MVM, MVM_T and LOCAL_LEARN with α = 0 write nothing)."""
+        if self._theta is None:
+            self._theta = self.engine.read()
+        return {k: v.copy() for k, v in self._theta.items()}
+
+    def step(self, x, y):
+        eng = self._engine()
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        with self.link.account(self.timing):
+            before = self._read()
+            self._theta = None
+            eng.learn(x, y)
+            after = self._read()
+            return {k: after[k] - before[k] for k in before}
+
+    def get_params(self):
+        self._engine()
+        with self.link.account(self.timing):
+            return self._read()
+
+    def set_params(self, params):
+        eng = self._engine()
+        with self.link.account(self.timing):
+            full = self._read() if set(params) < set(self.graph.params()) else {}
+            full.update({k: np.asarray(v, float) for k, v in params.items()})
+            self._theta = None
+            eng.program(full)
+
+    def outputs(self, x):
+        eng = self._engine()
+        with self.link.account(self.timing):
+            return eng.outputs(np.atleast_2d(np.asarray(x, float)))
+
+    def info(self):
+        caps = self.link.caps
+        out = {"board": {"model": caps.model_id, "rows": caps.rows, "cols": caps.cols, "board_id": caps.board_id,
+                         "firmware": f"{caps.firmware_major}.{caps.firmware_minor}", "baud": caps.baud,
+                         "dw_min_S": caps.dw_min, "g_range_S": [caps.g_min, caps.g_max]}}
+        if self.engine is not None:
+            out.update(self.engine.info())
+        return out
+
+    def close(self):
+        self.link.close()

@@ -1,0 +1,179 @@
+"""Least action on the crossbar: the doubled field (a, δ) through the board's devices, the local
+update by the board's own stochastic pulse trains.
+
+Activations use MVM (rows driven with a, columns sensed: z = Wa + b from the pair currents),
+sensitivities MVM_T over the *same* devices (columns driven with ±δ, rows sensed: Wᵀδ). The
+nonlinearity f, its derivative and the cost derivative ∂loss/∂a are computed on the host; so is
+the per-command normalisation of drive vectors into the DAC range. The update ΔW = −lr·δ aᵀ/B
+is never computed on the host: for each sample and tile the host sends a and δ (scaled into
+[−1, 1]) and UPDATE_OUTER fires coincident pulse trains with E[ΔG] = −lr_b·x dᵀ on the board.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neurophys import activations as act
+from neurophys import costs
+from neurophys.ir.graph import Graph, topological_order
+
+from .conductance import PROGRAM_ITERS, DifferentialPair
+from .feedforward_layout import FeedforwardLayout, Tile, layout
+from .link import BoardLink
+
+TINY = 1e-300
+
+
+class FeedforwardOnBoard:
+    def __init__(self, graph: Graph, link: BoardLink, scale: float | None = None, volts: float = 1.0,
+                 program_tol: float | None = None):
+        caps = link.caps
+        self.graph, self.link, self.volts = graph, link, volts
+        self.layout: FeedforwardLayout = layout(graph, caps.rows, caps.cols)
+        w0 = np.concatenate([np.ravel(v) for v in graph.params().values()])
+        self.pair = (DifferentialPair(scale, 0.5 * (caps.g_min + caps.g_max)) if scale is not None
+                     else DifferentialPair.fit(w0, caps.g_min, caps.g_max))
+        self.tol = 2 * caps.g_lsb if program_tol is None else program_tol
+        pops = {p.name: p for p in graph.populations}
+        self.order = [pops[n] for n in topological_order(graph)]
+        self.free = [p for p in self.order if not p.clamped]
+        self.into = {p.name: [t for t in self.layout.tiles if t.dst == p.name] for p in self.free}
+        self.out_of = {p.name: [t for t in self.layout.tiles if t.src == p.name] for p in self.order}
+        self.calibration: dict = {}
+        self.pulses = 0
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _window(self, g: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        for t in self.layout.tiles:
+            block = g[:, t.cols]
+            w = self.pair.from_device(block[:, 0::2], block[:, 1::2])
+            out[t.coupling] = w[:t.n_src].T.copy()
+            if t.bias:
+                out[t.bias] = w[self.layout.bias_row].copy()
+        return out
+
+    def read(self) -> dict[str, np.ndarray]:
+        return self._window(self.link.read_conductances((0, 0), self.layout.window))
+
+    def program(self, params: dict[str, np.ndarray]) -> None:
+        caps = self.link.caps
+        target = np.full(self.layout.window, self.pair.g_ref)
+        clipped = 0
+        for t in self.layout.tiles:
+            rows = [(slice(0, t.n_src), np.asarray(params[t.coupling], float).T)]
+            if t.bias:
+                rows.append((self.layout.bias_row, np.asarray(params[t.bias], float)))
+            for r, w in rows:
+                gp, gm = self.pair.to_device(w)
+                clipped += int(((gp > caps.g_max) | (gm < caps.g_min) | (gp < caps.g_min) | (gm > caps.g_max)).sum())
+                target[r, t.col0:t.col0 + 2 * t.n_dst:2] = np.clip(gp, caps.g_min, caps.g_max)
+                target[r, t.col0 + 1:t.col0 + 2 * t.n_dst:2] = np.clip(gm, caps.g_min, caps.g_max)
+        res = self.link.program(target, (0, 0), tol=self.tol, max_iters=PROGRAM_ITERS)
+        self.calibration = {"iterations": res.iterations, "unconverged": res.unconverged, "pulses": res.pulses,
+                            "clipped_to_device_range": clipped, "tol_S": self.tol,
+                            "max_error_units": float(np.abs(res.reached - target).max() / self.pair.siemens_per_unit)}
+
+    def configure(self) -> None:
+        """MVM, MVM_T and UPDATE_OUTER set their own lines; nothing to configure."""
+
+    # -- analog products over the pairs -------------------------------------------------------
+    def _mvm(self, t: Tile, a: np.ndarray) -> np.ndarray:
+        """z = W a (+ b) of tile t for a batch, from the column-pair currents."""
+        R = self.link.caps.rows
+        v = np.zeros((len(a), R))
+        v[:, :t.n_src] = a
+        if t.bias:
+            v[:, self.layout.bias_row] = 1.0
+        m = max(float(np.abs(v).max()), TINY)
+        I = self.link.mvm(v * (self.volts / m))[:, t.cols]
+        return (I[:, 0::2] - I[:, 1::2]) * (m / (self.pair.siemens_per_unit * self.volts))
+
+    def _mvm_t(self, t: Tile, d: np.ndarray) -> np.ndarray:
+        """e = Wᵀ δ of tile t for a batch: columns driven with ±δ, row currents sensed."""
+        u = np.zeros((len(d), self.link.caps.cols))
+        u[:, t.col0:t.col0 + 2 * t.n_dst:2] = d
+        u[:, t.col0 + 1:t.col0 + 2 * t.n_dst:2] = -d
+        m = float(np.abs(u).max())
+        if m == 0.0:
+            return np.zeros((len(d), t.n_src))
+        I = self.link.mvm_t(u * (self.volts / m))
+        return I[:, :t.n_src] * (m / (self.pair.siemens_per_unit * self.volts))
+
+    def _inputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        out, off = {}, 0
+        for p in self.graph.inputs:
+            out[p.name] = act.rho(p.activation, x[:, off:off + p.size])
+            off += p.size
+        return out
+
+    def _preact(self, p, a) -> np.ndarray:
+        z = np.zeros((len(next(iter(a.values()))), p.size))
+        for t in self.into[p.name]:
+            if t.bias or np.any(a[t.src]):
+                z = z + self._mvm(t, a[t.src])
+        return z
+
+    def fields(self, x: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
+        """The doubled field with the rule's Euler step, from rest — the reference's discretisation,
+        with every W·a and Wᵀ·δ measured on the board."""
+        rx, out, kind = self.graph.rule.relaxation, self.graph.cost.output, self.graph.cost.kind
+        a = self._inputs(x)
+        B = len(x)
+        for p in self.free:
+            a[p.name] = np.zeros((B, p.size))
+        d = {p.name: np.zeros((B, p.size)) for p in self.free}
+        for _ in range(rx.max_steps):
+            z = {p.name: self._preact(p, a) for p in self.free}
+            e = {p.name: sum((self._mvm_t(t, d[t.dst]) for t in self.out_of[p.name]), np.zeros((B, p.size)))
+                 for p in self.free}
+            e[out] = e[out] + costs.grad(kind, a[out], y)
+            new_a, new_d = dict(a), {}
+            for p in self.free:
+                k = rx.dt / p.tau
+                new_a[p.name] = a[p.name] + k * (act.rho(p.activation, z[p.name]) - a[p.name])
+                new_d[p.name] = d[p.name] + k * (act.drho(p.activation, z[p.name]) * e[p.name] - d[p.name])
+            a, d = new_a, new_d
+        return a, d
+
+    def learn(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Per sample and tile one UPDATE_OUTER: rows carry a_src (and 1 on the bias row), the column
+        pairs carry ±δ_dst, so E[ΔG±] = ∓s·lr·δ aᵀ/(2B) and E[ΔW] = −lr·δ aᵀ/B."""
+        caps, lr, B = self.link.caps, self.graph.rule.lr, len(x)
+        a, d = self.fields(x, y)
+        s = self.pair.siemens_per_unit
+        for b in range(B):
+            for t in self.layout.tiles:
+                xr = np.zeros(caps.rows)
+                xr[:t.n_src] = a[t.src][b]
+                if t.bias:
+                    xr[self.layout.bias_row] = 1.0
+                dc = np.zeros(caps.cols)
+                dc[t.col0:t.col0 + 2 * t.n_dst:2] = d[t.dst][b]
+                dc[t.col0 + 1:t.col0 + 2 * t.n_dst:2] = -d[t.dst][b]
+                xm, dm = float(np.abs(xr).max()), float(np.abs(dc).max())
+                if xm == 0.0 or dm == 0.0:
+                    continue
+                lr_b = s * lr * xm * dm / (2 * B)
+                cap = caps.dw_min * caps.max_bl
+                n = int(np.ceil(lr_b / cap))
+                for _ in range(n):
+                    self.pulses += self.link.update_outer(xr / xm, dc / dm, lr_b / n).pulses
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        a = self._inputs(x)
+        for p in self.free:
+            a[p.name] = act.rho(p.activation, self._preact(p, a))
+        return a[self.graph.cost.output]
+
+    def info(self) -> dict:
+        caps = self.link.caps
+        return {"layout": self.layout.report(),
+                "mapping": {"pair": "G± = g_ref ± s·w/2", "siemens_per_unit": self.pair.siemens_per_unit,
+                            "g_ref_S": self.pair.g_ref, "volts_per_unit": self.volts,
+                            "representable_weight": self.pair.w_max(caps.g_min, caps.g_max),
+                            "weight_per_pulse": caps.dw_min / self.pair.siemens_per_unit},
+                "on_host": "activations f(z), f′(z), the cost derivative ∂loss/∂a, and scaling of drive vectors "
+                           "into the DAC range; W·a by MVM and Wᵀ·δ by MVM_T on the board",
+                "learning": "UPDATE_OUTER on the board: stochastic coincident pulse trains per sample and tile, "
+                            "E[ΔW] = −lr·δ·aᵀ/B; the host never computes ΔW",
+                "calibration": self.calibration, "pulses_sent": self.pulses}
