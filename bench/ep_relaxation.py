@@ -4,7 +4,12 @@ On examples/ep_digits.json, one symmetric-EP learning step (free + ±β nudged p
 each solver run to the same 1e-6 residual. Prints iterations, samples/s, the update's agreement
 with the exact gradient (so the speed is not bought with accuracy), and the ratios.
 
-    .venv/bin/python bench/ep_relaxation.py [--batch 128] [--dt 0.5]
+The baseline is given its best case: Euler evaluates the field once per step (the residual check
+reuses the step's drift), and it runs at every step size in --dt, the fastest one that converges
+being the one compared. Runs are interleaved and repeated; each solver's best time counts, so a
+busy machine slows both alike.
+
+    .venv/bin/python bench/ep_relaxation.py [--batch 128] [--dt 0.25 0.5 0.75 0.9] [--repeats 5]
 """
 import argparse
 import pathlib
@@ -38,25 +43,36 @@ def run(graph, x, y, relaxation):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--dt", type=float, default=0.5, help="Euler step of the baseline")
+    ap.add_argument("--dt", type=float, nargs="+", default=[0.25, 0.5, 0.75, 0.9], help="Euler steps tried")
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument("--max-steps", type=int, default=20000)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     g = ir.load(ROOT / "examples" / "ep_digits.json")
     split = load_split(g.dataset)
     x, y = split.x_train[:args.batch], split.y_train[:args.batch]
     _, ref = reference(g, x, y)
-    rows = []
-    for label, rx in [("euler (baseline)", Relaxation("euler", dt=args.dt, tol=args.tol, max_steps=args.max_steps)),
-                      ("gauss-seidel + newton", Relaxation("newton", tol=args.tol, max_steps=args.max_steps))]:
-        u, secs, iters, res = run(g.copy(), x, y, rx)
-        cos = metrics.cosine(metrics.flatten(u, list(ref)), metrics.flatten(ref))
-        rows.append((label, iters, secs, args.batch / secs, res, cos))
+    solvers = [(f"euler dt={dt:g}", Relaxation("euler", dt=dt, tol=args.tol, max_steps=args.max_steps))
+               for dt in args.dt] + [("gauss-seidel + newton", Relaxation("newton", tol=args.tol, max_steps=args.max_steps))]
+    best = {}
+    for _ in range(args.repeats):
+        for label, rx in solvers:
+            u, secs, iters, res = run(g.copy(), x, y, rx)
+            if label not in best or secs < best[label][2]:
+                cos = metrics.cosine(metrics.flatten(u, list(ref)), metrics.flatten(ref))
+                best[label] = (label, iters, secs, args.batch / secs, res, cos)
+    rows = list(best.values())
     print(f"EP step on ep_digits (64-128-10, batch {args.batch}, symmetric β={g.rule.beta}), residual target {args.tol:g}")
     print(f"{'solver':<24}{'iterations':>12}{'seconds':>10}{'samples/s':>12}{'residual':>11}{'cos vs exact':>14}")
     for r in rows:
         print(f"{r[0]:<24}{r[1]:>12d}{r[2]:>10.3f}{r[3]:>12.1f}{r[4]:>11.1e}{r[5]:>14.6f}")
-    base, ours = rows
+    ours = rows[-1]
+    converged = [r for r in rows[:-1] if r[4] <= args.tol]
+    if not converged:
+        print("no Euler step size reached the residual target; raise --max-steps")
+        return
+    base = max(converged, key=lambda r: r[3])
+    print(f"best of {args.repeats} interleaved runs each; baseline = fastest converging Euler ({base[0]})")
     print(f"ratio (ours / euler): throughput ×{ours[3] / base[3]:.1f}, iterations ×{base[1] / ours[1]:.1f} fewer "
           f"(goal ≥ 10× throughput)")
 
