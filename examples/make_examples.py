@@ -17,9 +17,9 @@ def main():
         layered_ep([2, 8, 2], activation="hard_sigmoid", beta=0.5, lr=0.2, estimator="symmetric",
                    relaxation=Relaxation("euler", dt=0.5, max_steps=60, tol=0.0), dataset=Dataset("xor"),
                    training=Training(batch_size=4, epochs=200, seed=0), seed=2, bias_scale=0.5, name="ep_xor"),
-        layered_ep([64, 128, 10], activation="hard_sigmoid", beta=0.5, lr=0.1, estimator="symmetric",
+        layered_ep([64, 128, 10], activation="hard_sigmoid", beta=0.5, lr=0.05, estimator="symmetric",
                    relaxation=Relaxation("newton", tol=1e-8, max_steps=500), dataset=Dataset("digits"),
-                   training=Training(batch_size=32, epochs=8, seed=0), seed=0, bias_scale=0.1, name="ep_digits"),
+                   training=Training(batch_size=8, epochs=10, seed=0), seed=0, bias_scale=0.1, name="ep_digits"),
         # thermometer code + complement: a resistive (convex) network can then separate the classes
         resistor_network(16, 3, 0, family="coupled_learning", eta=0.1, lr=0.3,
                          dataset=Dataset("iris", encoding="thermometer", levels=2, complement=True,
