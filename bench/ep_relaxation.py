@@ -5,8 +5,8 @@ each solver run to the same 1e-6 residual. Prints iterations, samples/s, the upd
 with the exact gradient (so the speed is not bought with accuracy), and the ratios.
 
 The baseline is given its best case: Euler evaluates the field once per step (the residual check
-reuses the step's drift), and it runs at every step size in --dt, the fastest one that converges
-being the one compared. Runs are interleaved and repeated; each solver's best time counts, so a
+reuses the step's drift), and it runs at every step size in --dt; the ratio is printed against
+dt = 0.5 (the step of the EP literature) and against the fastest step that converges. Runs are interleaved and repeated; each solver's best time counts, so a
 busy machine slows both alike.
 
     .venv/bin/python bench/ep_relaxation.py [--batch 128] [--dt 0.25 0.5 0.75 0.9] [--repeats 5]
@@ -71,11 +71,13 @@ def main():
     if not converged:
         print("no Euler step size reached the residual target; raise --max-steps")
         return
-    base = max(converged, key=lambda r: r[3])
-    print(f"best of {args.repeats} interleaved runs each; baseline = fastest converging Euler ({base[0]})")
-    print(f"ratio (ours / euler): throughput ×{ours[3] / base[3]:.1f}, iterations ×{base[1] / ours[1]:.1f} fewer "
-          f"(goal ≥ 10× throughput)")
-
+    fastest = max(converged, key=lambda r: r[3])
+    print(f"best of {args.repeats} interleaved runs each")
+    for base, why in [(next((r for r in converged if r[0] == "euler dt=0.5"), None), "the EP literature's step"),
+                      (fastest, "the fastest converging step")]:
+        if base is not None:
+            print(f"ratio vs {base[0]} ({why}): throughput ×{ours[3] / base[3]:.1f}, "
+                  f"iterations ×{base[1] / ours[1]:.1f} fewer (goal ≥ 10× throughput)")
 
 if __name__ == "__main__":
     main()
