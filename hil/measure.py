@@ -48,8 +48,11 @@ def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measure
     record = {"cost": cost, **metrics.compare(u, g)}
     if cost != "task":  # the rule descends another cost: report the task too (DESIGN §4)
         record["vs_task"] = metrics.compare(u, reference(twin, x, y, "task")[1])
-    # what the reference engine would apply at the same θ, clipped to the bounds like the target
-    ref = apply_update(twin.copy(), family(twin).local_update(twin, x, y))
+    # the gradient step and what the reference engine would apply at the same θ, both clipped to the
+    # bounds and to the range the target can hold: a device at its floor cannot follow the gradient
+    limits = backend.limits()
+    record["vs_bounded"] = metrics.compare(u, apply_update(twin.copy(), g, limits))
+    ref = apply_update(twin.copy(), family(twin).local_update(twin, x, y), limits)
     record["reference_rel_error"] = metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref))
     record["returned_vs_readback"] = metrics.rel_error(metrics.flatten(returned, list(g)), metrics.flatten(u, list(g)))
     inv_before, inv_after = invariants.invariant(twin), invariants.invariant(at(graph, theta_after))

@@ -31,6 +31,7 @@ def _invariant_drift(ctx: Context, mode: str, mode_result: dict) -> dict | None:
 def summarize(ctx: Context, mode: str, mode_result: dict, final: dict) -> dict:
     recs = ctx.records
     vs_task = [r["vs_task"]["global"] for r in recs if "vs_task" in r]
+    vs_bounded = [r["vs_bounded"]["global"] for r in recs]
     ref = spread([r["reference_rel_error"] for r in recs])
     time_s = {k: float(sum(r["time_s"][k] for r in recs)) for k in recs[0]["time_s"]}
     return {
@@ -43,6 +44,8 @@ def summarize(ctx: Context, mode: str, mode_result: dict, final: dict) -> dict:
         "cost": recs[0]["cost"],
         **{m: spread([r["global"][m] for r in recs]) for m in METRICS},
         "vs_task": {m: spread([v[m] for v in vs_task]) for m in METRICS} if vs_task else None,
+        "vs_bounded": {m: spread([v[m] for v in vs_bounded]) for m in METRICS},
+        "limits": {k: list(v) for k, v in ctx.backend.limits().items()} or None,
         "last_step": {"params": recs[-1]["params"], "global": recs[-1]["global"]},
         "reference_rel_error": None if ref is None else {"median": ref["median"], "max": ref["max"]},
         "invariant_drift": _invariant_drift(ctx, mode, mode_result),

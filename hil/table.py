@@ -30,6 +30,8 @@ def render(summary: dict) -> str:
         lines.append(f"  {m:<22}{_spread(summary[m])}")
     if summary["vs_task"]:
         lines.append(f"  vs task cost: cosine  {_spread(summary['vs_task']['cosine'])}   (reported, not asserted)")
+    lines.append(f"  vs bounded step: cosine {_spread(summary['vs_bounded']['cosine'])}   (−lr·∇ clipped to the bounds"
+                 + (" and the target's range)" if summary["limits"] else ")"))
     ref = summary["reference_rel_error"]
     lines.append(f"  {'vs reference engine':<22}" + ("n/a" if ref is None else f"rel_error median {ref['median']:.3g}, max {ref['max']:.3g}"))
     inv = summary["invariant_drift"]

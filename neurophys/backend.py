@@ -63,6 +63,12 @@ class Backend(abc.ABC):
         """Target description (e.g. a board's HELLO), or None."""
         return None
 
+    def limits(self) -> dict[str, tuple[float, float]]:
+        """The range a parameter can hold on the target, in graph units, where the target is
+        narrower than the graph's bounds (a device's conductance range); {} if it is not. The
+        harness clips the twin's updates to it, so a device at its floor is not counted as error."""
+        return {}
+
     def close(self) -> None:
         """Stop and free everything the backend started."""
 

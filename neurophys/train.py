@@ -12,9 +12,10 @@ from .ir.errors import ValidationError
 from .ir.graph import Graph
 
 
-def apply_update(graph: Graph, update: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """θ ← θ + Δθ, clipped to each coupling's bounds (conductances never below 0).
-    Returns the update actually applied."""
+def apply_update(graph: Graph, update: dict[str, np.ndarray],
+                 limits: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
+    """θ ← θ + Δθ, clipped to each coupling's bounds (conductances never below 0) and to
+    `limits` (a target's narrower range, by parameter name). Returns the update actually applied."""
     params = graph.params()
     bounds = {c.name: c.bounds for c in graph.couplings}
     floor = {c.name: 0.0 for c in graph.couplings if c.kind == "conductance"}
@@ -22,7 +23,8 @@ def apply_update(graph: Graph, update: dict[str, np.ndarray]) -> dict[str, np.nd
     for k, du in update.items():
         v = params[k] + du
         lo, hi = bounds.get(k) or (floor.get(k, -np.inf), np.inf)
-        new[k] = np.clip(v, max(lo, floor.get(k, -np.inf)), hi)
+        lim_lo, lim_hi = (limits or {}).get(k, (-np.inf, np.inf))
+        new[k] = np.clip(v, max(lo, floor.get(k, -np.inf), lim_lo), min(hi, lim_hi))
     applied = {k: new[k] - params[k] for k in new}
     graph.set_params(new)
     return applied

@@ -102,5 +102,8 @@ class CrossbarBackend(Backend):
             out.update(self.engine.info())
         return out
 
+    def limits(self):
+        return {} if self.engine is None else self.engine.limits()
+
     def close(self):
         self.link.close()

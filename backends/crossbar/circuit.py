@@ -97,6 +97,11 @@ class CircuitOnBoard:
             out.append(res.free_v[:, pos] / self.scale.volts_per_unit)
         return np.concatenate(out)
 
+    def limits(self) -> dict[str, tuple[float, float]]:
+        """Every conductance is held within the devices' range."""
+        lo, hi = self.scale.range(self.link.caps.g_min, self.link.caps.g_max)
+        return {name: (lo, hi) for name in self.layout.cells}
+
     def info(self) -> dict:
         caps = self.link.caps
         lo, hi = self.scale.range(caps.g_min, caps.g_max)
@@ -106,7 +111,7 @@ class CircuitOnBoard:
                             "representable_conductance": [lo, hi],
                             "graph_bounds": {c.name: list(c.bounds) if c.bounds else None for c in self.graph.couplings},
                             "note": "a conductance the rule drives past the representable range stops at the "
-                                    "device bound, where the reference engine would follow the graph's bounds"},
+                                    "device bound; the harness clips the twin's updates to the same range"},
                 "learning": "LOCAL_LEARN on the board (free + clamped/nudged states, Δg per device); "
                             "the host sends inputs and targets and computes nothing of the update",
                 "calibration": self.calibration}

@@ -165,6 +165,11 @@ class FeedforwardOnBoard:
             a[p.name] = act.rho(p.activation, self._preact(p, a))
         return a[self.graph.cost.output]
 
+    def limits(self) -> dict[str, tuple[float, float]]:
+        """Every weight and bias is a differential pair: |w| ≤ w_max."""
+        w = self.pair.w_max(self.link.caps.g_min, self.link.caps.g_max)
+        return {name: (-w, w) for name in self.graph.params()}
+
     def info(self) -> dict:
         caps = self.link.caps
         return {"layout": self.layout.report(),
