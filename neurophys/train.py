@@ -23,8 +23,10 @@ def apply_update(graph: Graph, update: dict[str, np.ndarray],
     for k, du in update.items():
         v = params[k] + du
         lo, hi = bounds.get(k) or (floor.get(k, -np.inf), np.inf)
+        # a target's range never pulls a value that already lies outside it (device-to-device spread)
         lim_lo, lim_hi = (limits or {}).get(k, (-np.inf, np.inf))
-        new[k] = np.clip(v, max(lo, floor.get(k, -np.inf), lim_lo), min(hi, lim_hi))
+        lim_lo, lim_hi = np.minimum(lim_lo, params[k]), np.maximum(lim_hi, params[k])
+        new[k] = np.clip(v, np.maximum(max(lo, floor.get(k, -np.inf)), lim_lo), np.minimum(hi, lim_hi))
     applied = {k: new[k] - params[k] for k in new}
     graph.set_params(new)
     return applied
