@@ -119,7 +119,7 @@ def test_unsupported_ep_graphs_are_refused_by_path(mutate, path):
 
 
 def test_unsupported_family_is_refused():
-    g = builders.feedforward([2, 3, 2], dataset=Dataset("xor"))
+    g = builders.pc_alm([2, 3, 2], dataset=Dataset("xor"))
     with pytest.raises(UnsupportedGraph, match=r"rule\.family"):
         BrianRateBackend().compile(g)
 

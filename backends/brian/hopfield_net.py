@@ -24,8 +24,9 @@ from .layout import Layout
 
 RHO = {"hard_sigmoid": "clip(s, 0, 1)", "sigmoid": "0.5*(1 + tanh(0.5*s))", "tanh": "tanh(s)",
        "relu": "s*int(s > 0)", "linear": "s"}
-GAIN = {"hard_sigmoid": "1.0", "sigmoid": "(0.5*(1 + tanh(0.5*s)))*(1 - 0.5*(1 + tanh(0.5*s)))",
-        "tanh": "(1 - tanh(s)**2)", "relu": "int(s > 0)", "linear": "1.0"}
+DRHO = {"hard_sigmoid": "int(s > 0)*int(s < 1)", "sigmoid": "(0.5*(1 + tanh(0.5*s)))*(1 - 0.5*(1 + tanh(0.5*s)))",
+        "tanh": "(1 - tanh(s)**2)", "relu": "int(s > 0)", "linear": "1.0"}  # ρ′, as activations.drho
+GAIN = {**DRHO, "hard_sigmoid": "1.0"}  # boxed units: the projection (clip to [0, 1]) stands in for ρ′
 CODES = {a: i for i, a in enumerate(RHO)}
 
 
@@ -36,7 +37,83 @@ def _select(table, used):
     return " + ".join(f"int(act == {CODES[a]})*({table[a]})" for a in sorted(used))
 
 
-class HopfieldNet:
+class DenseNet:
+    """Parameter plumbing shared by the dense-coupling networks: one `group` holding `bias` and a
+    per-unit accumulator `A`, one `syn` holding `w` and a per-synapse accumulator `C`, and index
+    maps `fwd` (the coupling's own direction) and `bwd` (its mirror, where the rule has one), each
+    (R, B, dst, src) synapse indices."""
+
+    def _connect(self, graph, L, S, mirror: bool):
+        """Every dense coupling's synapses, src → dst (`fwd`), and with `mirror` also dst → src
+        (`bwd`) where the source is free; checks Brian kept the order the index maps assume."""
+        pre, post, self.fwd, self.bwd = [], [], {}, {}
+        count = 0
+        for c in graph.couplings:
+            nd, ns = c.weight.shape
+            ii, jj = np.meshgrid(np.arange(nd), np.arange(ns), indexing="ij")
+            p, q = L.pairs(c.src, c.dst, jj.ravel(), ii.ravel())
+            pre.append(p.ravel()), post.append(q.ravel())
+            self.fwd[c.name] = count + np.arange(p.size).reshape(p.shape[:2] + (nd, ns))
+            count += p.size
+            if mirror and not graph.population(c.src).clamped:  # symmetric: the source feels the destination
+                pre.append(q.ravel()), post.append(p.ravel())
+                self.bwd[c.name] = count + np.arange(p.size).reshape(p.shape[:2] + (nd, ns))
+                count += p.size
+        pre, post = np.concatenate(pre), np.concatenate(post)
+        S.connect(i=pre, j=post)
+        self.n_syn = len(pre)
+        self.order = (pre, post)
+        if not self.target.standalone:  # standalone synapses exist only once the program has run
+            self._check_order()
+
+    def _check_order(self):
+        pre, post = self.order
+        if not (np.array_equal(self.syn.i[:], pre) and np.array_equal(self.syn.j[:], post)):
+            raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
+        self.order = None
+
+    def write_params(self, graph):
+        """All weights and biases at once (a standalone program takes whole arrays)."""
+        w, bias = np.zeros(self.n_syn), np.zeros(self.layout.N)
+        for c in graph.couplings:
+            for idx in (self.fwd[c.name], self.bwd.get(c.name)):
+                if idx is not None:
+                    w[idx] = c.weight
+        for p in graph.populations:
+            if not p.clamped:
+                bias[self.layout.units(p.name)] = 0.0 if p.bias is None else p.bias
+        self.target.set(self.syn.w_, w)
+        self.target.set(self.group.bias_, bias)
+
+    def read(self, name: str) -> np.ndarray:
+        """A parameter as the target holds it (replica 0, sample 0)."""
+        if name.endswith(".bias"):
+            return self.target.take(self.group.bias_, self.layout.units(name[:-5])[0, 0])
+        return self.target.take(self.syn.w_, self.fwd[name][0, 0])
+
+    def write(self, name: str, value: np.ndarray) -> None:
+        if name.endswith(".bias"):
+            self.target.put(self.group.bias_, self.layout.units(name[:-5]), value)
+            return
+        for idx in (self.fwd[name], self.bwd.get(name)):
+            if idx is not None:
+                self.target.put(self.syn.w_, idx, value)
+
+    def contrast(self, name: str, hi: str, lo: str | None, batch: int) -> np.ndarray:
+        """mean over the batch of (⟨pre·post⟩_hi − ⟨pre·post⟩_lo) for a coupling, or of post alone
+        for a bias, each ⟨·⟩ the window average the target accumulated; lo None: a single-replica
+        rule, ⟨·⟩_hi alone."""
+        R = {r: i for i, r in enumerate(self.layout.replicas)}
+        if name.endswith(".bias"):
+            acc = self.target.take(self.group.A_, self.layout.units(name[:-5]))
+        else:
+            acc = self.target.take(self.syn.C_, self.fwd[name])
+        acc_lo = 0.0 if lo is None else acc[R[lo], :batch]
+        d = (acc[R[hi], :batch] - acc_lo) / self.window
+        return d.mean(axis=0)
+
+
+class HopfieldNet(DenseNet):
     def __init__(self, b, target, graph, replicas, batch, spiking=None, name="ep"):
         """`target`: a `_runtime.Target`; `spiking`: None for the rate twin, else dict(rate_max [Hz],
         trace_tau [IR units], window [steps], seed)."""
@@ -105,7 +182,7 @@ class HopfieldNet:
             hs_post = w*r_pre : 1 (summed)
             C : 1
             """, clock=self.clock, name=f"{name}_syn*")
-        self._connect(graph, L, S)
+        self._connect(graph, L, S, mirror=True)
         S.run_regularly(f"C = C + int(nst_post >= Nw_post)*{X}_pre*{X}_post", when="end", order=1,
                         name=f"{name}_corr*")
         self.net = b.Network(*objects, S)
@@ -129,61 +206,6 @@ class HopfieldNet:
         signs = np.array([{"free": 0.0, "plus": 1.0, "minus": -1.0}[r] for r in L.replicas])
         G.bet = beta * signs[rep]
         G.frz = (np.array([r == "free" for r in L.replicas])[rep]).astype(float)
-
-    def _connect(self, graph, L, S):
-        pre, post, self.fwd, self.bwd = [], [], {}, {}
-        count = 0
-        for c in graph.couplings:
-            nd, ns = c.weight.shape
-            ii, jj = np.meshgrid(np.arange(nd), np.arange(ns), indexing="ij")
-            p, q = L.pairs(c.src, c.dst, jj.ravel(), ii.ravel())
-            pre.append(p.ravel()), post.append(q.ravel())
-            self.fwd[c.name] = count + np.arange(p.size).reshape(p.shape[:2] + (nd, ns))
-            count += p.size
-            if not graph.population(c.src).clamped:  # symmetric: the source feels the destination
-                pre.append(q.ravel()), post.append(p.ravel())
-                self.bwd[c.name] = count + np.arange(p.size).reshape(p.shape[:2] + (nd, ns))
-                count += p.size
-        pre, post = np.concatenate(pre), np.concatenate(post)
-        S.connect(i=pre, j=post)
-        self.n_syn = len(pre)
-        self.order = (pre, post)
-        if not self.target.standalone:  # standalone synapses exist only once the program has run
-            self._check_order()
-
-    def _check_order(self):
-        pre, post = self.order
-        if not (np.array_equal(self.syn.i[:], pre) and np.array_equal(self.syn.j[:], post)):
-            raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
-        self.order = None
-
-    # ------------------------------------------------------------------ parameters
-    def write_params(self, graph):
-        """All weights and biases at once (a standalone program takes whole arrays)."""
-        w, bias = np.zeros(self.n_syn), np.zeros(self.layout.N)
-        for c in graph.couplings:
-            for idx in (self.fwd[c.name], self.bwd.get(c.name)):
-                if idx is not None:
-                    w[idx] = c.weight
-        for p in graph.populations:
-            if not p.clamped:
-                bias[self.layout.units(p.name)] = 0.0 if p.bias is None else p.bias
-        self.target.set(self.syn.w_, w)
-        self.target.set(self.group.bias_, bias)
-
-    def read(self, name: str) -> np.ndarray:
-        """A parameter as the target holds it (replica 0, sample 0)."""
-        if name.endswith(".bias"):
-            return self.target.take(self.group.bias_, self.layout.units(name[:-5])[0, 0])
-        return self.target.take(self.syn.w_, self.fwd[name][0, 0])
-
-    def write(self, name: str, value: np.ndarray) -> None:
-        if name.endswith(".bias"):
-            self.target.put(self.group.bias_, self.layout.units(name[:-5]), value)
-            return
-        for idx in (self.fwd[name], self.bwd.get(name)):
-            if idx is not None:
-                self.target.put(self.syn.w_, idx, value)
 
     # ------------------------------------------------------------------ running
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
@@ -214,14 +236,3 @@ class HopfieldNet:
     def outputs(self) -> np.ndarray:
         """(B, n_out) free-phase output states."""
         return self.target.take(self.group.s_, self.layout.units(self.graph.cost.output)[0])
-
-    def contrast(self, name: str, hi: str, lo: str, batch: int) -> np.ndarray:
-        """mean over the batch of (⟨pre·post⟩_hi − ⟨pre·post⟩_lo) for a coupling, or of post alone
-        for a bias, each ⟨·⟩ the window average the target accumulated."""
-        R = {r: i for i, r in enumerate(self.layout.replicas)}
-        if name.endswith(".bias"):
-            acc = self.target.take(self.group.A_, self.layout.units(name[:-5]))
-        else:
-            acc = self.target.take(self.syn.C_, self.fwd[name])
-        d = (acc[R[hi], :batch] - acc[R[lo], :batch]) / self.window
-        return d.mean(axis=0)

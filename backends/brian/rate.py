@@ -1,4 +1,6 @@
-"""`brian`: the rate twin — the reference engine's dynamics in Brian2, to be matched to float error."""
+"""`brian`: the rate twin — the reference engine's dynamics in Brian2, to be matched to float error
+(EP on a Hopfield network, coupled learning and circuit EP on a resistor circuit, least action on
+the doubled field)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +11,7 @@ from neurophys.ir.graph import Graph
 
 from .circuit_net import CircuitNet
 from .hopfield_net import HopfieldNet
+from .least_action_net import LeastActionNet, check as check_least_action
 from .twin import BrianTwin, check_ep, replicas
 
 JACOBI_TOL = 1e-14  # circuits settle until the Jacobi contraction has shrunk the error by this
@@ -46,7 +49,7 @@ class BrianRateBackend(BrianTwin):
     phase; default from the circuit's spectral radius so the settle error is ≤ 1e-14 relative)."""
 
     name = "brian"
-    families = ("ep", "coupled_learning", "circuit_ep")
+    families = ("ep", "coupled_learning", "circuit_ep", "least_action")
 
     def __init__(self, codegen: str = "numpy", batch: int | None = None, circuit_steps: int | None = None,
                  build_dir: str | None = None):
@@ -60,4 +63,7 @@ class BrianRateBackend(BrianTwin):
         if graph.rule.family == "ep":
             check_ep(graph)
             return HopfieldNet(b, target, graph, replicas(graph), self.capacity)
+        if graph.rule.family == "least_action":
+            check_least_action(graph)
+            return LeastActionNet(b, target, graph, replicas(graph), self.capacity)
         return CircuitNet(b, target, graph, replicas(graph), self.capacity, self.circuit_steps or settle_steps(graph))

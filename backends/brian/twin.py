@@ -1,6 +1,7 @@
 """What both Brian2 twins share: checking the graph, batching onto the fixed-size network, and the
-learning step — run the phases on the target, contrast what its synapses accumulated, write θ + Δθ
-back (clipped to the coupling's bounds), and return the update read back from the target."""
+learning step — run the phases on the target, contrast what its synapses accumulated (least action:
+take its one accumulator), write θ + Δθ back (clipped to the coupling's bounds), and return the
+update read back from the target."""
 from __future__ import annotations
 
 import time
@@ -31,9 +32,12 @@ def check_ep(graph: Graph) -> None:
                                    "couplings between different populations only")
 
 
-def estimator(graph: Graph) -> tuple[float, str, str]:
-    """(coefficient, hi replica, lo replica) with Δθ = coefficient · mean_b(acc_hi − acc_lo)."""
+def estimator(graph: Graph) -> tuple[float, str, str | None]:
+    """(coefficient, hi replica, lo replica) with Δθ = coefficient · mean_b(acc_hi − acc_lo); lo is
+    None for least action, which contrasts nothing: Δθ = −lr · mean_b(δ_post · a_pre)."""
     r = graph.rule
+    if r.family == "least_action":
+        return -r.lr, "free", None
     if r.family == "coupled_learning":
         return r.lr / r.eta, "free", "clamped"
     sign = -1.0 if r.family == "circuit_ep" else 1.0  # EP's acc is −∂E/∂θ; circuits' is +(ΔV)² = +2∂E/∂k
@@ -45,6 +49,8 @@ def estimator(graph: Graph) -> tuple[float, str, str]:
 
 def replicas(graph: Graph) -> tuple[str, ...]:
     r = graph.rule
+    if r.family == "least_action":
+        return ("free",)
     if r.family == "coupled_learning":
         return ("free", "clamped")
     return ("free", "plus", "minus") if r.estimator == "symmetric" else ("free", "plus")
