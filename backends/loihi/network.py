@@ -3,15 +3,14 @@
 Populations become neuron Processes, couplings Dense connections with graded spikes (forward W and,
 from a free source, backward Wᵀ), each trainable coupling a Plasticity Process writing both Dense
 weight Vars. Every value written to or read from a process goes through a numerics object
-(numerics.py: unchanged for `floating_pt`, Loihi 2 fixed-point formats for `fixed_pt`). Inputs, targets and the control word come from source RingBuffers, the output state
-goes to a sink RingBuffer. The network is compiled once (a first run on zeros) and every batch is
+(numerics.py: unchanged for `floating_pt`, Loihi 2 fixed-point formats for `fixed_pt`). Inputs, targets and the control word come from source RingBuffers; the output
+population records its state in a trace Var (procs/trace.py). The network is compiled once (a first run on zeros) and every batch is
 then one `run(RunSteps(T))` of the same ring length T, so the rings stay aligned.
 """
 from __future__ import annotations
 
 import numpy as np
 from lava.magma.core.run_conditions import RunSteps
-from lava.proc.io.sink import RingBuffer as Sink
 from lava.proc.io.source import RingBuffer as Source
 
 from neurophys import activations as act
@@ -85,13 +84,12 @@ class LavaNet:
             bias = p.bias if p.bias is not None else np.zeros(p.size)
             common = dict(size=p.size, bias=num.state_in(bias), activation=p.activation, name=p.name,
                           cost=g.cost.kind if p.name == out.name else None,
-                          trainable_bias=p.bias is not None and p.trainable_bias)
+                          trainable_bias=p.bias is not None and p.trainable_bias,
+                          record=T if p.name == out.name else 0)
             n = self._neuron(p, common)
             self.ctrl.s_out.connect(n.ctrl)
             self.neurons[p.name] = n
         self.target.s_out.connect(self.neurons[out.name].y_in)
-        self.sink = Sink(shape=(out.size,), buffer=T)
-        (self.neurons[out.name].state_out if self.ep else self.neurons[out.name].a_out).connect(self.sink.a_in)
         self.fwd, self.bwd, self.plastic = {}, {}, {}
         for c in g.couplings:
             pre, pre_learn = self._src_ports(c.src)
@@ -141,7 +139,7 @@ class LavaNet:
         self.inputs[name].data.set(self.num.state_in(self._ring(x_rho, per_sample)))
 
     def processes(self):
-        return [self.ctrl, self.target, self.sink, *self.inputs.values(), *self.neurons.values(), *self.fwd.values(),
+        return [self.ctrl, self.target, *self.inputs.values(), *self.neurons.values(), *self.fwd.values(),
                 *self.bwd.values(), *self.plastic.values()]
 
     # ------------------------------------------------------------------ running
@@ -194,7 +192,8 @@ class LavaNet:
             self._set_ctrl(False, 0, 0.0)
             self._set_samples(xb, np.zeros((len(xb), n_out)), per)
             self._run()
-            res.append(self.num.state_out(self.sink.data.get())[:, sch.phase_ends(self.eval_phases, self.steps, len(xb))].T)
+            trace = self.neurons[self.graph.cost.output].trace.get()
+            res.append(self.num.state_out(trace)[:, sch.phase_ends(self.eval_phases, self.steps, len(xb))].T)
         return np.concatenate(res)
 
     # ------------------------------------------------------------------ parameters

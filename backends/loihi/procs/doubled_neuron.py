@@ -21,14 +21,15 @@ from neurophys import activations as act
 from neurophys import costs
 
 from .. import schedule as sch
+from .trace import record, trace_var
 
 
 class DoubledNeuron(AbstractProcess):
     """z_in: Σ W a_src; e_in: Σ Wᵀ δ_dst; y_in: target (output only). a_out, d_out: the two fields."""
 
     def __init__(self, *, size: int, bias, k: float, activation: str, cost: str | None = None,
-                 trainable_bias: bool = False, name: str | None = None):
-        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, name=name)
+                 trainable_bias: bool = False, record: int = 0, name: str | None = None):
+        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, record=record, name=name)
         self.z_in = InPort((size,))
         self.e_in = InPort((size,))
         self.ctrl = InPort((sch.WIDTH,))
@@ -40,6 +41,7 @@ class DoubledNeuron(AbstractProcess):
         self.bias = Var((size,), init=np.asarray(bias, float))
         self.bias_acc = Var((size,), init=np.zeros(size))
         self.k = Var((1,), init=float(k))
+        self.trace = trace_var(size, record)
 
 
 @implements(proc=DoubledNeuron, protocol=LoihiProtocol)
@@ -57,6 +59,7 @@ class PyDoubledNeuronFloat(PyLoihiProcessModel):
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     bias_acc: np.ndarray = LavaPyType(np.ndarray, float)
     k: np.ndarray = LavaPyType(np.ndarray, float)
+    trace: np.ndarray = LavaPyType(np.ndarray, float)
 
     def run_spk(self):
         zin, e, c, y = self.z_in.recv(), self.e_in.recv(), self.ctrl.recv(), self.y_in.recv()
@@ -72,6 +75,7 @@ class PyDoubledNeuronFloat(PyLoihiProcessModel):
             self.a, self.d = self.a + k * (act.rho(fn, z) - self.a), self.d + k * (act.drho(fn, z) * e - self.d)
         self.a_out.send(self.a)
         self.d_out.send(self.d)
+        record(self, self.a)
         if self.proc_params["trainable_bias"]:
             # Δb = −lr δ (coef = −lr at the flow's end), applied at the batch end
             self.bias_acc = self.bias_acc + c[sch.COEF] * self.d

@@ -21,20 +21,21 @@ from neurophys import costs
 
 from .. import schedule as sch
 from ..numerics import COEF_FRAC, DECAY_FRAC, MESSAGE_BITS, STATE_BITS, STATE_FRAC, rshift_round
+from .trace import record, trace_var
 
 
 class RateNeuron(AbstractProcess):
     """a_in: field from Dense; ctrl: control word; y_in: target (output population only).
-    s_out: ρ(s) as graded spikes; state_out: s (for the output sink)."""
+    s_out: ρ(s) as graded spikes; trace: s over the last `record` steps (output population only)."""
 
     def __init__(self, *, size: int, bias, dt: float, activation: str, cost: str | None = None,
-                 trainable_bias: bool = False, name: str | None = None):
-        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, name=name)
+                 trainable_bias: bool = False, record: int = 0, name: str | None = None):
+        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, record=record, name=name)
         self.a_in = InPort((size,))
         self.ctrl = InPort((sch.WIDTH,))
         self.y_in = InPort((size,))
         self.s_out = OutPort((size,))
-        self.state_out = OutPort((size,))
+        self.trace = trace_var(size, record)
         self.s = Var((size,), init=np.zeros(size))
         self.s_free = Var((size,), init=np.zeros(size))
         self.bias = Var((size,), init=np.asarray(bias, float))
@@ -50,7 +51,7 @@ class PyRateNeuronFloat(PyLoihiProcessModel):
     ctrl: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     y_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    state_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    trace: np.ndarray = LavaPyType(np.ndarray, float)
     s: np.ndarray = LavaPyType(np.ndarray, float)
     s_free: np.ndarray = LavaPyType(np.ndarray, float)
     bias: np.ndarray = LavaPyType(np.ndarray, float)
@@ -77,7 +78,7 @@ class PyRateNeuronFloat(PyLoihiProcessModel):
             self.s = np.clip(s, 0.0, 1.0) if act.box(fn) else s
         r = act.rho(fn, self.s)
         self.s_out.send(r)
-        self.state_out.send(self.s)
+        record(self, self.s)
         if self.proc_params["trainable_bias"]:
             # Δb = coef·ρ at each phase end (−∂E/∂b = ρ), applied at the batch end
             self.bias_acc = self.bias_acc + c[sch.COEF] * r
@@ -96,7 +97,7 @@ class PyRateNeuronFixed(PyLoihiProcessModel):
     ctrl: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32)
     y_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=MESSAGE_BITS)
-    state_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=STATE_BITS)
+    trace: np.ndarray = LavaPyType(np.ndarray, float)
     s: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=STATE_BITS)
     s_free: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=STATE_BITS)
     bias: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=STATE_BITS)
@@ -120,7 +121,7 @@ class PyRateNeuronFixed(PyLoihiProcessModel):
             self.s = np.clip(self.s + rshift_round(np.int64(self.dt[0]) * d, DECAY_FRAC), 0, one).astype(np.int32)
         r = np.clip(self.s, 0, one).astype(np.int32)
         self.s_out.send(r)
-        self.state_out.send(self.s)
+        record(self, self.s)
         if self.proc_params["trainable_bias"]:
             self.bias_acc = self.bias_acc + np.int64(c[sch.COEF]) * r
             if c[sch.APPLY]:

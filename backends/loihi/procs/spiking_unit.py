@@ -29,21 +29,23 @@ from neurophys import activations as act
 from neurophys import costs
 
 from .. import schedule as sch
+from .trace import record, trace_var
 
 
 class SpikingUnit(AbstractProcess):
     """a_in: Σ W·spikes from Dense; ctrl; y_in: target (output only). s_out: binary spikes;
-    r_out: measured rate (count over the MEASURE window / window); state_out: s."""
+    r_out: measured rate (count over the MEASURE window / window); trace: s over the last `record` steps."""
 
     def __init__(self, *, size: int, bias, dt: float, window: int, activation: str, cost: str | None = None,
-                 trainable_bias: bool = False, name: str | None = None):
-        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, window=window, name=name)
+                 trainable_bias: bool = False, record: int = 0, name: str | None = None):
+        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, window=window,
+                         record=record, name=name)
         self.a_in = InPort((size,))
         self.ctrl = InPort((sch.WIDTH,))
         self.y_in = InPort((size,))
         self.s_out = OutPort((size,))
         self.r_out = OutPort((size,))
-        self.state_out = OutPort((size,))
+        self.trace = trace_var(size, record)
         for var in ("s", "v", "s_free", "v_free", "count", "bias_acc"):
             setattr(self, var, Var((size,), init=np.zeros(size)))
         self.bias = Var((size,), init=np.asarray(bias, float))
@@ -59,7 +61,7 @@ class PySpikingUnitFloat(PyLoihiProcessModel):
     y_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     r_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    state_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    trace: np.ndarray = LavaPyType(np.ndarray, float)
     s: np.ndarray = LavaPyType(np.ndarray, float)
     v: np.ndarray = LavaPyType(np.ndarray, float)
     s_free: np.ndarray = LavaPyType(np.ndarray, float)
@@ -96,7 +98,7 @@ class PySpikingUnitFloat(PyLoihiProcessModel):
         rate = self.count / self.proc_params["window"]
         self.s_out.send(spikes.astype(float))
         self.r_out.send(rate)
-        self.state_out.send(self.s)
+        record(self, self.s)
         if self.proc_params["trainable_bias"]:
             self.bias_acc = self.bias_acc + c[sch.COEF] * rate
             if c[sch.APPLY]:
