@@ -30,6 +30,8 @@ def agreement(ctx: Context, out: Path) -> str:
         for name in ctx.records[0]["params"]:
             ax.plot(steps, [max(fn(r["params"][name][metric]), FLOOR) for r in ctx.records], lw=0.8, alpha=0.7, label=name)
         ax.plot(steps, [max(fn(r["global"][metric]), FLOOR) for r in ctx.records], "k", lw=2, label="global")
+        ax.plot(steps, [max(fn(r["vs_bounded"]["global"][metric]), FLOOR) for r in ctx.records], "k:", lw=1.5,
+                label="global vs the step clipped to the bounds")
         ax.set(yscale="log", xlabel="step", ylabel=label, title=f"{label}: measured update vs −lr·∇({ctx.records[0]['cost']})")
     b.legend(fontsize=7)
     return _save(fig, out, "agreement.png")
