@@ -60,9 +60,15 @@ def cmd_hil(args) -> int:
             raise ValidationError("--hw", f"backend {args.backend!r} has no hardware run config "
                                           "(--hw is for backends that take hw=, e.g. loihi, loihi-fixed, loihi-lif)")
         options["hw"] = True
-    with open_backend(args.backend, board=args.board, graph=graph, **options) as backend:
-        summary = run(graph, backend, args.mode, args.steps, args.out, values=values, k=args.k,
-                      eval_every=args.eval_every, seed=args.seed)
+    from firmware_interface.errors import BoardException
+
+    try:
+        with open_backend(args.backend, board=args.board, graph=graph, **options) as backend:
+            summary = run(graph, backend, args.mode, args.steps, args.out, values=values, k=args.k,
+                          eval_every=args.eval_every, seed=args.seed)
+    except BoardException as exc:  # a port that is not there, a link that failed: say which, no traceback
+        print(f"error: board {args.board or '(embedded emulator)'}: {exc}", file=sys.stderr)
+        return 2
     print(dumps(summary, indent=2) if args.json else render(summary))
     print(f"log, summary and plots ({', '.join(summary['plots'])}) in {summary['out']}/", file=sys.stderr)
     return 0

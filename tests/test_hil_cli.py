@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 
 from neurophys import ir
@@ -11,6 +13,8 @@ from neurophys.cli import main
 from neurophys.ir import builders
 from neurophys.ir.dataset import Dataset
 from neurophys.ir.training import Training
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.fixture
@@ -81,3 +85,12 @@ def test_unknown_backend_lists_the_installed_ones(graph_file, capsys):
 def test_bad_options_are_named(graph_file, tmp_path, capsys, argv, field):
     err = _fails(["hil", str(graph_file), "--out", str(tmp_path / "run"), *argv], capsys)
     assert err.startswith(f"error: {field}")
+
+
+def test_a_missing_board_port_is_named_without_a_traceback(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "neurophys.cli", "hil", str(EXAMPLES / "cl_iris.json"), "--backend", "crossbar",
+                        "--board", "/dev/ttyNOPE0", "--steps", "1", "--out", str(tmp_path / "run")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert p.stderr.startswith("error: board /dev/ttyNOPE0:") and "cannot open board port" in p.stderr
