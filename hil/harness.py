@@ -43,6 +43,8 @@ def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | 
         raise ValidationError("dataset", "the HIL harness needs a dataset to draw batches from")
     split = load_split(graph.dataset)
     out = Path(out) if out is not None else default_out(graph, backend.name)
+    if out.exists() and not out.is_dir():
+        raise ValidationError("out", f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     backend.compile(graph)
     with JsonLines(out / "log.jsonl") as log:

@@ -94,3 +94,11 @@ def test_a_missing_board_port_is_named_without_a_traceback(tmp_path):
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
     assert p.stderr.startswith("error: board /dev/ttyNOPE0:") and "cannot open board port" in p.stderr
+
+
+def test_an_out_path_that_is_a_file_is_refused(graph_file, tmp_path, capsys):
+    f = tmp_path / "taken"
+    f.write_text("keep me")
+    assert main(["hil", str(graph_file), "--steps", "1", "--out", str(f)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: out: {f} exists and is not a folder")
+    assert f.read_text() == "keep me"
