@@ -135,10 +135,14 @@ class Board:
             for attempt in range(self.retries + 1):
                 if attempt:
                     self.stats.retries += 1
-                self.serial.write(wire)
-                self.stats.bytes_sent += len(wire)
-                self._account_link(len(wire))
-                outcome = self._await(msg, seq, timeout)
+                try:
+                    self.serial.write(wire)
+                    self.stats.bytes_sent += len(wire)
+                    self._account_link(len(wire))
+                    outcome = self._await(msg, seq, timeout)
+                except serial.SerialException as exc:  # unplugged, socket closed: no retry can help
+                    raise PortError(f"{msg.name} (seq {seq}): link to {self.serial.port} lost ({exc}); whether "
+                                    "it ran is unknown (see GET_COUNTERS last_seq after reconnecting)") from None
                 if outcome is not None and outcome is not _RETRY:
                     return self._check_reply(msg, seq, payload, *outcome)
             raise BoardTimeout(f"{msg.name} (seq {seq}): no valid reply from {self.serial.port} after "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from neurophys.ir.errors import ValidationError
 
@@ -44,7 +45,7 @@ def cmd_hil(args) -> int:
     from neurophys import ir
 
     from .backends import open_backend
-    from .harness import run
+    from .harness import default_out, run
     from .jsonlog import dumps
     from .table import render
 
@@ -62,12 +63,16 @@ def cmd_hil(args) -> int:
         options["hw"] = True
     from firmware_interface.errors import BoardException
 
+    out = args.out or default_out(graph, args.backend)
     try:
         with open_backend(args.backend, board=args.board, graph=graph, **options) as backend:
-            summary = run(graph, backend, args.mode, args.steps, args.out, values=values, k=args.k,
+            summary = run(graph, backend, args.mode, args.steps, out, values=values, k=args.k,
                           eval_every=args.eval_every, seed=args.seed)
     except BoardException as exc:  # a port that is not there, a link that failed: say which, no traceback
         print(f"error: board {args.board or '(embedded emulator)'}: {exc}", file=sys.stderr)
+        log = Path(out) / "log.jsonl"
+        if log.exists():
+            print(f"the steps measured before the failure are in {log}", file=sys.stderr)
         return 2
     print(dumps(summary, indent=2) if args.json else render(summary))
     print(f"log, summary and plots ({', '.join(summary['plots'])}) in {summary['out']}/", file=sys.stderr)

@@ -124,6 +124,24 @@ def test_cli_serve_pty_and_info():
     assert _children() == set()  # the server process is gone, nothing else was left behind
 
 
+def test_a_link_lost_mid_session_is_a_port_error_naming_the_command():
+    proc = subprocess.Popen([str(NEUROPHYS), "board", "serve", "--tcp", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        with fi.Board.open(url) as board:
+            board.ping()
+            proc.terminate()
+            proc.wait(timeout=20)
+            with pytest.raises(fi.PortError, match=r"^PING \(seq \d+\): link to socket://127\.0\.0\.1:\d+ lost"):
+                for _ in range(5):  # the first write after the close may still be buffered by the OS
+                    board.ping()
+    finally:
+        proc.kill()
+        proc.wait(timeout=20)
+        proc.stdout.close()
+
+
 def test_cli_serve_tcp_and_errors():
     proc = subprocess.Popen([str(NEUROPHYS), "board", "serve", "--tcp", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
