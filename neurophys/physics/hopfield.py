@@ -274,8 +274,8 @@ class Hopfield:
         return self.project(s - delta)
 
     def newton(self, s, x_rho, y, beta, tol: float, max_steps: int) -> tuple[np.ndarray, dict]:
-        """Gauss–Seidel sweeps (always downhill in energy) until the residual is below
-        NEWTON_SWITCH — by then the saturated units are known — then Newton steps on the samples
+        """Gauss–Seidel sweeps (always downhill in energy), each sample until its residual is below
+        NEWTON_SWITCH — by then its saturated units are known — then Newton steps on the samples
         not yet converged, safeguarded per sample: where a step does not lower the residual, that
         sample takes a sweep instead. While sweeping, a sweep's own step size stands in for the
         residual (each full residual is one more field evaluation); the switch and the stop are
@@ -285,15 +285,19 @@ class Hopfield:
         res = self._residuals(s, x_rho, y, beta)
         switch = max(tol, NEWTON_SWITCH)
         n_newton = n_sweeps = 0
-        fresh = True  # res belongs to the current s
         while res.max() > switch and n_sweeps < max_steps:
-            new = self.sweep(s, x_rho, y, beta)
-            fresh = np.max(np.abs(new - s)) <= switch
-            s, n_sweeps = new, n_sweeps + 1
-            if fresh:
-                res = self._residuals(s, x_rho, y, beta)
-        if not fresh:
-            res = self._residuals(s, x_rho, y, beta)
+            live = np.flatnonzero(res > switch)
+            xl, yl = pick(live)
+            new = self.sweep(s[live], xl, yl, beta)
+            res[live] = np.max(np.abs(new - s[live]), axis=1)  # step size until small, then the true residual
+            s[live] = new
+            n_sweeps += 1
+            near = live[res[live] <= switch]
+            if len(near):
+                res[near] = self._residuals(s[near], *pick(near), beta)
+        stale = np.flatnonzero(res > switch)
+        if len(stale):
+            res[stale] = self._residuals(s[stale], *pick(stale), beta)
         while res.max() > tol and n_newton + n_sweeps < max_steps:
             live = np.flatnonzero(res > tol)
             xa, ya = pick(live)
