@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._runtime import time_unit
-from .layout import Layout
+from .layout import Layout, check_synapse_order
 
 
 class CircuitNet:
@@ -88,9 +88,7 @@ class CircuitNet:
         self.write_params(graph)
 
     def _check_order(self):
-        pre, post = self.order
-        if not (np.array_equal(self.syn.i[:], pre) and np.array_equal(self.syn.j[:], post)):
-            raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
+        check_synapse_order(self.syn, self.order)
         self.order = None
 
     def write_params(self, graph):

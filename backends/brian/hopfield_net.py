@@ -20,7 +20,7 @@ import numpy as np
 from neurophys import activations as act
 
 from ._runtime import time_unit
-from .layout import Layout
+from .layout import Layout, check_synapse_order
 
 RHO = {"hard_sigmoid": "clip(s, 0, 1)", "sigmoid": "0.5*(1 + tanh(0.5*s))", "tanh": "tanh(s)",
        "relu": "s*int(s > 0)", "linear": "s"}
@@ -67,10 +67,28 @@ class DenseNet:
             self._check_order()
 
     def _check_order(self):
-        pre, post = self.order
-        if not (np.array_equal(self.syn.i[:], pre) and np.array_equal(self.syn.j[:], post)):
-            raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
+        check_synapse_order(self.syn, self.order)
         self.order = None
+
+    def _run_with_targets(self, y: np.ndarray, steps: int, **shared) -> None:
+        """Load the targets and run: a standalone program always runs all `self.steps` from t = 0
+        with its accumulators A and C at zero; a runtime network has them cleared, takes the
+        `shared` variables, and runs `steps`."""
+        G, L, T = self.group, self.layout, self.target
+        yy = np.zeros(L.N)
+        yy[L.units(self.graph.cost.output)] = y[None]
+        T.set(G.y_, yy)
+        if T.standalone:
+            T.run(self.steps * self.clock.dt)
+            if self.order is not None:
+                self._check_order()
+            return
+        G.A_[:] = 0.0
+        self.syn.C_[:] = 0.0
+        for name, value in shared.items():
+            setattr(G, name, value)
+        G.t0 = self.net.t
+        T.run(steps * self.clock.dt)
 
     def write_params(self, graph):
         """All weights and biases at once (a standalone program takes whole arrays)."""
@@ -218,20 +236,9 @@ class HopfieldNet(DenseNet):
             s[L.units(p.name)] = x[None, :, off:off + p.size]
             off += p.size
         T.set(G.s_, s)
-        yy = np.zeros(L.N)
-        yy[L.units(g.cost.output)] = y[None]
-        T.set(G.y_, yy)
-        if T.standalone:  # every run of the program starts from t = 0 with A = C = 0
-            T.run(self.steps * self.clock.dt)
-            if self.order is not None:
-                self._check_order()
-            return
-        G.A_[:] = 0.0
-        self.syn.C_[:] = 0.0
         steps = self.steps if phases else self.K
-        G.Nw = self.steps - self.window if phases else steps + 1  # no window in a free-only run
-        G.t0 = self.net.t
-        T.run(steps * self.clock.dt)
+        # a free-only run has no window
+        self._run_with_targets(y, steps, Nw=self.steps - self.window if phases else steps + 1)
 
     def outputs(self) -> np.ndarray:
         """(B, n_out) free-phase output states."""

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def check_synapse_order(syn, order) -> None:
+    """The index maps assume Brian kept the synapses in the order they were connected."""
+    pre, post = order
+    if not (np.array_equal(syn.i[:], pre) and np.array_equal(syn.j[:], post)):
+        raise RuntimeError("Brian2 reordered the synapses; the index maps would be wrong")
+
+
 @dataclass
 class Layout:
     replicas: tuple[str, ...]

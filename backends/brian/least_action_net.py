@@ -95,18 +95,7 @@ class LeastActionNet(DenseNet):
             off += p.size
         T.set(G.a_, a)
         T.set(G.delta_, np.zeros(L.N))
-        yy = np.zeros(L.N)
-        yy[L.units(g.cost.output)] = y[None]
-        T.set(G.y_, yy)
-        if T.standalone:  # every run of the program starts from t = 0 with A = C = 0
-            T.run(self.steps * self.clock.dt)
-            if self.order is not None:
-                self._check_order()
-            return
-        G.A_[:] = 0.0
-        self.syn.C_[:] = 0.0
-        G.t0 = self.net.t
-        T.run(self.steps * self.clock.dt)
+        self._run_with_targets(y, self.steps)
 
     def outputs(self) -> np.ndarray:
         """(B, n_out) output activations after max_steps steps (the forward pass once the flow has

@@ -14,6 +14,7 @@ import numpy as np
 
 from neurophys import activations as act
 from neurophys import costs
+from neurophys.families.least_action import input_rates
 from neurophys.ir.graph import Graph, topological_order
 
 from .conductance import PROGRAM_ITERS, DifferentialPair
@@ -99,13 +100,6 @@ class FeedforwardOnBoard:
         I = self.link.mvm_t(u * (self.volts / m))
         return I[:, :t.n_src] * (m / (self.pair.siemens_per_unit * self.volts))
 
-    def _inputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        out, off = {}, 0
-        for p in self.graph.inputs:
-            out[p.name] = act.rho(p.activation, x[:, off:off + p.size])
-            off += p.size
-        return out
-
     def _preact(self, p, a) -> np.ndarray:
         z = np.zeros((len(next(iter(a.values()))), p.size))
         for t in self.into[p.name]:
@@ -117,7 +111,7 @@ class FeedforwardOnBoard:
         """The doubled field with the rule's Euler step, from rest — the reference's discretisation,
         with every W·a and Wᵀ·δ measured on the board."""
         rx, out, kind = self.graph.rule.relaxation, self.graph.cost.output, self.graph.cost.kind
-        a = self._inputs(x)
+        a = input_rates(self.graph, x)
         B = len(x)
         for p in self.free:
             a[p.name] = np.zeros((B, p.size))
@@ -160,7 +154,7 @@ class FeedforwardOnBoard:
                     self.pulses += self.link.update_outer(xr / xm, dc / dm, lr_b / n).pulses
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
-        a = self._inputs(x)
+        a = input_rates(self.graph, x)
         for p in self.free:
             a[p.name] = act.rho(p.activation, self._preact(p, a))
         return a[self.graph.cost.output]

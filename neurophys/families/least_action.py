@@ -17,6 +17,16 @@ from ..ir.graph import Graph, topological_order
 COSTS = ("task",)
 
 
+def input_rates(graph: Graph, x) -> dict[str, np.ndarray]:
+    """a = ρ(x) of each input population, by name (x holds the inputs side by side)."""
+    x = np.atleast_2d(np.asarray(x, float))
+    out, off = {}, 0
+    for p in graph.inputs:
+        out[p.name] = act.rho(p.activation, x[:, off:off + p.size])
+        off += p.size
+    return out
+
+
 class DoubledField:
     """The (a, δ) flow of a feed-forward graph, integrated with the rule's Euler step."""
 
@@ -36,12 +46,7 @@ class DoubledField:
         return max(d.values())
 
     def inputs(self, x) -> dict[str, np.ndarray]:
-        x = np.atleast_2d(np.asarray(x, float))
-        out, off = {}, 0
-        for p in self.graph.inputs:
-            out[p.name] = act.rho(p.activation, x[:, off:off + p.size])
-            off += p.size
-        return out
+        return input_rates(self.graph, x)
 
     def preact(self, p, a) -> np.ndarray:
         z = sum(a[c.src] @ c.weight.T for c in self.incoming[p.name])
