@@ -37,6 +37,8 @@ def open_backend(name: str, board: str | None = None, notify=_say, graph=None, e
     label = name if isinstance(name, str) else cls.name
     if board is not None and label not in BOARD_BACKENDS:
         raise ValidationError("board", f"backend {label!r} does not drive a board (only {', '.join(BOARD_BACKENDS)} does)")
+    if emulator and label not in BOARD_BACKENDS:
+        raise ValidationError("model", f"backend {label!r} runs no board emulator (only {', '.join(BOARD_BACKENDS)} does)")
     with ExitStack() as stack:
         if label in BOARD_BACKENDS:
             if board is None:

@@ -1,4 +1,5 @@
-"""`neurophys hil FILE --backend NAME [--board URL] [--hw] [--mode train|stat|sweep] [--steps N] [--out DIR] [--json]`"""
+"""`neurophys hil FILE --backend NAME [--board URL | --model NAME] [--reads N] [--hw] [--mode train|stat|sweep]
+[--steps N] [--out DIR] [--json]`"""
 from __future__ import annotations
 
 import sys
@@ -15,6 +16,10 @@ def register(subparsers) -> None:
     p.add_argument("--backend", default="reference", help="registered backend name (default: reference)")
     p.add_argument("--board", metavar="URL", help="board for a board backend (/dev/ttyACM0, socket://HOST:PORT, "
                                                   "emu://...); default: the embedded emulator on a pty")
+    p.add_argument("--model", metavar="NAME", help="device model of the embedded emulator (ideal, reram or a JSON "
+                                                    "device-model file; default ideal); not with --board")
+    p.add_argument("--reads", type=int, metavar="N", help="board backends: average N read-backs per measurement of "
+                                                          "the conductances (read noise ÷ √N; default 1)")
     p.add_argument("--hw", action="store_true", help="run on the real chip (backends with a hardware run config, e.g. "
                                                     "loihi with lava-loihi installed); default: simulation")
     p.add_argument("--mode", default="train",  # checked by run(): importing the harness here would slow every command
@@ -41,6 +46,16 @@ def parse_values(text: str | None) -> tuple[float, ...]:
     return tuple(out)
 
 
+def _takes(backend: str, option: str, flag: str, otherwise: str) -> None:
+    """Refuse `flag` for a backend whose constructor has no `option` parameter."""
+    import inspect
+
+    from neurophys.backend import get_backend
+
+    if option not in inspect.signature(get_backend(backend)).parameters:
+        raise ValidationError(flag, f"backend {backend!r} {otherwise}")
+
+
 def cmd_hil(args) -> int:
     from neurophys import ir
 
@@ -53,19 +68,29 @@ def cmd_hil(args) -> int:
     values = parse_values(args.values)
     options = {}
     if args.hw:
-        import inspect
-
-        from neurophys.backend import get_backend
-
-        if "hw" not in inspect.signature(get_backend(args.backend)).parameters:
-            raise ValidationError("--hw", f"backend {args.backend!r} has no hardware run config "
-                                          "(--hw is for backends that take hw=, e.g. loihi, loihi-fixed, loihi-lif)")
+        _takes(args.backend, "hw", "--hw", "has no hardware run config (--hw is for backends that take hw=, "
+                                           "e.g. loihi, loihi-fixed, loihi-lif)")
         options["hw"] = True
+    if args.reads is not None:
+        _takes(args.backend, "reads", "--reads", "reads no conductances back from a board (--reads is for crossbar)")
+        options["reads"] = args.reads
+    emulator = None
+    if args.model is not None:
+        if args.board is not None:
+            raise ValidationError("--model", "the device model is the embedded emulator's; a board given by --board "
+                                             "has its own devices")
+        from firmware_interface.emulator import resolve_model
+
+        try:  # a bad name or file is named before anything starts
+            resolve_model(args.model)
+        except ValueError as exc:
+            raise ValidationError("--model", str(exc)) from None
+        emulator = {"model": args.model}
     from firmware_interface.errors import BoardException
 
     out = args.out or default_out(graph, args.backend)
     try:
-        with open_backend(args.backend, board=args.board, graph=graph, **options) as backend:
+        with open_backend(args.backend, board=args.board, graph=graph, emulator=emulator, **options) as backend:
             summary = run(graph, backend, args.mode, args.steps, out, values=values, k=args.k,
                           eval_every=args.eval_every, seed=args.seed)
     except BoardException as exc:  # a port that is not there, a link that failed: say which, no traceback

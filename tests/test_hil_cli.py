@@ -102,3 +102,27 @@ def test_an_out_path_that_is_a_file_is_refused(graph_file, tmp_path, capsys):
     assert main(["hil", str(graph_file), "--steps", "1", "--out", str(f)]) == 2
     assert capsys.readouterr().err.startswith(f"error: out: {f} exists and is not a folder")
     assert f.read_text() == "keep me"
+
+
+def test_model_serves_the_embedded_emulator_with_those_devices(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["hil", str(EXAMPLES / "cl_iris.json"), "--backend", "crossbar", "--model", "reram", "--reads", "2",
+                 "--steps", "2", "--out", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "17x3 reram devices" in captured.err
+    board = json.loads(captured.out)["board"]
+    assert board["board"]["model"] == "reram" and board["reads_per_measurement"] == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--backend", "crossbar", "--model", "reram", "--board", "socket://127.0.0.1:9"],
+     "--model: the device model is the embedded emulator's"),
+    (["--backend", "crossbar", "--model", "nope"], "--model: device model 'nope': not a preset"),
+    (["--model", "reram"], "model: backend 'reference' runs no board emulator"),
+    (["--reads", "4"], "--reads: backend 'reference' reads no conductances back"),
+    (["--backend", "crossbar", "--reads", "0"], "reads: 0 must be an integer in 1..64"),
+])
+def test_bad_board_options_are_named(tmp_path, capsys, argv, message):
+    err = _fails(["hil", str(EXAMPLES / "cl_iris.json"), "--steps", "1", "--out", str(tmp_path / "run"), *argv], capsys)
+    assert err.splitlines()[-1].startswith(f"error: {message}")  # (after the note that the emulator was served)
+    assert not (tmp_path / "run").exists()

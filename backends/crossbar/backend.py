@@ -19,19 +19,25 @@ from .feedforward import FeedforwardOnBoard
 from .link import BoardLink
 
 
+MAX_READS = 64  # beyond this averaging costs link time and buys little: read noise ÷ 8
+
+
 class CrossbarBackend(Backend):
     name = "crossbar"
     families = CIRCUIT_FAMILIES + ("least_action",)
 
     def __init__(self, board: str | None = None, baudrate: int = 921600, scale: float | None = None,
-                 volts: float = 1.0, **options):
+                 volts: float = 1.0, reads: int = 1, **options):
         """`board`: /dev/ttyACM0, a pty path, socket://HOST:PORT or emu://?...; `scale`: siemens per
-        unit of conductance/weight (default: fitted to the graph's initial parameters)."""
-        super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, **options)
+        unit of conductance/weight (default: fitted to the graph's initial parameters); `reads`:
+        read-backs averaged per measurement of the conductances (read noise ÷ √reads)."""
+        super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads, **options)
         if board is None:
             raise ValidationError("board", "the crossbar backend needs a board URL (or use `neurophys hil`, "
                                            "which serves the emulator when no --board is given)")
-        self.link = BoardLink.open(board, baudrate)
+        if isinstance(reads, bool) or not isinstance(reads, int) or not 1 <= reads <= MAX_READS:
+            raise ValidationError("reads", f"{reads!r} must be an integer in 1..{MAX_READS}")
+        self.link = BoardLink.open(board, baudrate, reads)
         self.engine = None
         self._theta = None  # the last read-back, valid until a command changes a conductance
 
@@ -97,7 +103,8 @@ class CrossbarBackend(Backend):
         caps = self.link.caps
         out = {"board": {"model": caps.model_id, "rows": caps.rows, "cols": caps.cols, "board_id": caps.board_id,
                          "firmware": f"{caps.firmware_major}.{caps.firmware_minor}", "baud": caps.baud,
-                         "dw_min_S": caps.dw_min, "g_range_S": [caps.g_min, caps.g_max]}}
+                         "dw_min_S": caps.dw_min, "g_range_S": [caps.g_min, caps.g_max]},
+               "reads_per_measurement": self.link.reads}
         if self.engine is not None:
             out.update(self.engine.info())
         return out

@@ -33,8 +33,7 @@ class CircuitOnBoard:
 
     # -- parameters ---------------------------------------------------------------------------
     def read(self) -> dict[str, np.ndarray]:
-        nr, nc = self.layout.window
-        g = self.link.read_conductances((0, 0), (nr, nc))
+        g = self.link.read_window(self.layout.window)
         return {name: self.scale.from_device(g[r, c]) for name, (r, c) in self.layout.cells.items()}
 
     def program(self, params: dict[str, np.ndarray]) -> None:

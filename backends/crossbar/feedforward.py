@@ -54,7 +54,7 @@ class FeedforwardOnBoard:
         return out
 
     def read(self) -> dict[str, np.ndarray]:
-        return self._window(self.link.read_conductances((0, 0), self.layout.window))
+        return self._window(self.link.read_window(self.layout.window))
 
     def program(self, params: dict[str, np.ndarray]) -> None:
         caps = self.link.caps

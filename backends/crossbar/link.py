@@ -11,18 +11,20 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
+import numpy as np
+
 from firmware_interface import Board
 
 
 class BoardLink:
-    def __init__(self, board: Board):
-        self.board = board
+    def __init__(self, board: Board, reads: int = 1):
+        self.board, self.reads = board, reads
         self.in_calls = 0.0  # wall time spent inside board commands
 
     @classmethod
-    def open(cls, url: str, baudrate: int = 921600, timeout_base_s: float = 0.5) -> "BoardLink":
+    def open(cls, url: str, baudrate: int = 921600, reads: int = 1, timeout_base_s: float = 0.5) -> "BoardLink":
         """A generous base timeout: a busy host (or emulator) must not turn slowness into retries."""
-        return cls(Board.open(url, baudrate=baudrate, timeout_base_s=timeout_base_s))
+        return cls(Board.open(url, baudrate=baudrate, timeout_base_s=timeout_base_s), reads)
 
     @property
     def caps(self):
@@ -40,6 +42,12 @@ class BoardLink:
                 self.in_calls += time.perf_counter() - t0
 
         return call
+
+    def read_window(self, shape: tuple[int, int]) -> np.ndarray:
+        """The conductances of the window at the origin, averaged over `reads` read-backs: a measured
+        update is the difference of two reads, so the board's read noise would otherwise enter it
+        twice at full size; averaging shrinks it by √reads (devices do not change while read)."""
+        return np.mean([self.read_conductances((0, 0), shape) for _ in range(self.reads)], axis=0)
 
     @contextmanager
     def account(self, timing: dict):
