@@ -15,7 +15,7 @@ from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
 
 from .circuit_layout import CircuitLayout, layout
-from .conductance import PROGRAM_ITERS, ConductanceScale
+from .conductance import PROGRAM_ITERS, ConductanceScale, calibration_report
 from .link import BoardLink
 
 
@@ -47,10 +47,7 @@ class CircuitOnBoard:
             clipped += int(((g < caps.g_min) | (g > caps.g_max)).sum())
             target[r, c] = np.clip(g, caps.g_min, caps.g_max)
         res = self.link.program(target, (0, 0), tol=self.tol, max_iters=PROGRAM_ITERS)
-        err = np.abs(res.reached - target)
-        self.calibration = {"iterations": res.iterations, "unconverged": res.unconverged, "pulses": res.pulses,
-                            "clipped_to_device_range": clipped, "tol_S": self.tol,
-                            "max_error_units": float(self.scale.from_device(err.max()))}
+        self.calibration = calibration_report(res, target, self.tol, caps.dw_min, self.scale.siemens_per_unit, clipped)
 
     # -- the board's physics --------------------------------------------------------------------
     def configure(self) -> None:

@@ -59,3 +59,18 @@ class DifferentialPair:
 # Write-verify rounds for calibration: an analog-write board converges in two; a pulsed one gets
 # within about a pulse step in a few rounds, after which more rounds only dither around the target.
 PROGRAM_ITERS = 20
+
+
+def calibration_report(res, target: np.ndarray, tol: float, dw_min: float, siemens_per_unit: float,
+                       clipped: int) -> dict:
+    """What PROGRAM reached, in units a user can judge: graph units and nominal device steps. A pulsed
+    device lands within about half a step at best, so `unconverged` (outside a tolerance of a few
+    ADC codes) counts nearly every device on such a board; a device still many steps off after every
+    round did not respond (stuck) or cannot get there (its own bounds)."""
+    err = np.abs(res.reached - target)
+    steps = err / dw_min
+    return {"iterations": res.iterations, "unconverged": res.unconverged, "pulses": res.pulses,
+            "clipped_to_device_range": clipped, "tol_S": tol, "devices": int(err.size),
+            "max_error_units": float(err.max() / siemens_per_unit),
+            "median_error_steps": float(np.median(steps)), "within_one_step": int((steps <= 1).sum()),
+            "off_by_10_steps_or_more": int((steps >= 10).sum())}

@@ -17,7 +17,7 @@ from neurophys import costs
 from neurophys.families.least_action import input_rates
 from neurophys.ir.graph import Graph, topological_order
 
-from .conductance import PROGRAM_ITERS, DifferentialPair
+from .conductance import PROGRAM_ITERS, DifferentialPair, calibration_report
 from .feedforward_layout import FeedforwardLayout, Tile, layout
 from .link import BoardLink
 
@@ -70,9 +70,7 @@ class FeedforwardOnBoard:
                 target[r, t.col0:t.col0 + 2 * t.n_dst:2] = np.clip(gp, caps.g_min, caps.g_max)
                 target[r, t.col0 + 1:t.col0 + 2 * t.n_dst:2] = np.clip(gm, caps.g_min, caps.g_max)
         res = self.link.program(target, (0, 0), tol=self.tol, max_iters=PROGRAM_ITERS)
-        self.calibration = {"iterations": res.iterations, "unconverged": res.unconverged, "pulses": res.pulses,
-                            "clipped_to_device_range": clipped, "tol_S": self.tol,
-                            "max_error_units": float(np.abs(res.reached - target).max() / self.pair.siemens_per_unit)}
+        self.calibration = calibration_report(res, target, self.tol, caps.dw_min, self.pair.siemens_per_unit, clipped)
 
     def configure(self) -> None:
         """MVM, MVM_T and UPDATE_OUTER set their own lines; nothing to configure."""
