@@ -21,7 +21,7 @@ from .codec import Reader, Writer
 from .errors import (BoardError, BoardException, BoardReset, BoardTimeout, EnvelopeError,
                      MalformedFrame, PortError, ProtocolMismatch)
 from .framing import BadFrame, FrameDecoder, Reassembler, fragment
-from .protocol import (MIN_FRAME, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, UNIT_CODE, Flag,
+from .protocol import (MIN_FRAME, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE, UNIT_CODE, Flag,
                        LearnMode, LineMode, Msg, Status)
 from .results import Counters, LearnResult, LinkStats, Measurement, ProgramResult, UpdateResult
 
@@ -411,13 +411,15 @@ class Board:
 
     @_command
     def local_learn(self, mode: str, outputs, targets, *, alpha: float, eta: float | None = None,
-                    beta: float | None = None, inputs=None, report_pulses: bool = False) -> LearnResult:
+                    beta: float | None = None, inputs=None, report_pulses: bool = False,
+                    state_aware: bool = False) -> LearnResult:
         """Coupled learning (``mode="cl"``, nudge ``eta``) or circuit EP (``mode="ep"``, nudge
         conductance ``beta`` in S) run by the board on its configured lines.
 
         ``targets``: (n_out,) or (k, n_out) volts for the ``outputs`` lines (which must float).
         ``inputs``: optional (k, n_driven) volts replacing the driven lines' voltages per sample,
-        in ascending line order; the board sums the k updates.
+        in ascending line order; the board sums the k updates. ``state_aware``: the board counts
+        pulses with each device's nominal step at its present conductance (PROTOCOL.md, LOCAL_LEARN).
         """
         caps = self.caps
         m = {"cl": LearnMode.CL, "ep": LearnMode.EP}.get(str(mode).lower())
@@ -451,13 +453,15 @@ class Board:
             caps.check_shape(drive_v, (k, n_driven), "local_learn inputs")
             drive = caps.dac_codes(drive_v, "local_learn input")
         samples = np.concatenate([drive, caps.dac_codes(tgt, "local_learn target")], axis=1)
-        payload = (Writer().put("u8", m).put("u8", REPORT_PULSES if report_pulses else 0)
+        flags = (REPORT_PULSES if report_pulses else 0) | (STATE_AWARE if state_aware else 0)
+        payload = (Writer().put("u8", m).put("u8", flags)
                    .put("f64", float(param)).put("f64", float(alpha)).put("u16", outs.size).put("u16", k)
                    .put("u16", drive.shape[1]).array(outs, "u2").array(samples, "i2").bytes())
         n_float = caps.lines - n_driven
         size = 8 + 2 * n_float + 8 * k * n_float + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
         r = self._transact(Msg.LOCAL_LEARN, payload,
-                           self._exec_bound(2 * k, caps.rows * caps.max_pulse_count), size)
+                           self._exec_bound(2 * k + (caps.rows if state_aware else 0),
+                                            caps.rows * caps.max_pulse_count), size)
         total, nf, kk = r.get("u32"), r.get("u16"), r.get("u16")
         lines = r.array("u2", nf).astype(np.int64)
         free = r.array("i4", kk * nf).reshape(kk, nf) * caps.v_adc_lsb

@@ -72,6 +72,10 @@ SESSIONLESS = frozenset({Msg.HELLO, Msg.PING, Msg.RESET, Msg.GET_COUNTERS})
 RECORDED = frozenset(Msg) - {Msg.HELLO, Msg.NACK}
 #: Request flag bit of UPDATE_OUTER and LOCAL_LEARN: append the per-device pulse map to the reply.
 REPORT_PULSES = 0x01
+#: Request flag bit of LOCAL_LEARN: count pulses with each device's step at its present conductance.
+STATE_AWARE = 0x02
+#: State-aware pulse counts assume a step no smaller than this fraction of dw_min (≤ 10× the pulses).
+MIN_STEP_FACTOR = 0.1
 #: Fragments per message are counted in a u8.
 MAX_FRAGMENTS = 255
 HELLO_BODY = 163

@@ -27,11 +27,14 @@ class CrossbarBackend(Backend):
     families = CIRCUIT_FAMILIES + ("least_action",)
 
     def __init__(self, board: str | None = None, baudrate: int = 921600, scale: float | None = None,
-                 volts: float = 1.0, reads: int = 1, **options):
+                 volts: float = 1.0, reads: int = 1, state_aware: bool = True, **options):
         """`board`: /dev/ttyACM0, a pty path, socket://HOST:PORT or emu://?...; `scale`: siemens per
         unit of conductance/weight (default: fitted to the graph's initial parameters); `reads`:
-        read-backs averaged per measurement of the conductances (read noise ÷ √reads)."""
-        super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads, **options)
+        read-backs averaged per measurement of the conductances (read noise ÷ √reads);
+        `state_aware`: LOCAL_LEARN counts pulses with each device's step at its conductance
+        (False: nominal steps, the devices' raw response)."""
+        super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads,
+                         state_aware=state_aware, **options)
         if board is None:
             raise ValidationError("board", "the crossbar backend needs a board URL (or use `neurophys hil`, "
                                            "which serves the emulator when no --board is given)")
@@ -52,9 +55,11 @@ class CrossbarBackend(Backend):
                                               f"not {graph.rule.family!r}")
 
     def _build(self, graph: Graph) -> None:
-        engine = CircuitOnBoard if graph.rule.family in CIRCUIT_FAMILIES else FeedforwardOnBoard
+        o = self.options
         with self.link.account(self.timing):
-            self.engine = engine(graph, self.link, self.options["scale"], self.options["volts"])
+            self.engine = (CircuitOnBoard(graph, self.link, o["scale"], o["volts"], state_aware=o["state_aware"])
+                           if graph.rule.family in CIRCUIT_FAMILIES
+                           else FeedforwardOnBoard(graph, self.link, o["scale"], o["volts"]))
             self.engine.configure()
             self.engine.program(graph.params())
             self._theta = None

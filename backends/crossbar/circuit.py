@@ -5,7 +5,8 @@ sends the targets; the board relaxes the free and the clamped/nudged states, com
 device's Δg from its own two voltage drops and writes it. The rule's constants are translated
 into the board's units once: with g = s·k and volts = v·(IR volts), the IR update
 Δk = (lr/η)[(ΔV^F)² − (ΔV^C)²] (batch mean) is Δg = s·Δk when α = s·lr/(v²·B) for CL, and for
-circuit EP (nudge conductance β_S = s·β) when α = s²·lr/(v²·B).
+circuit EP (nudge conductance β_S = s·β) when α = s²·lr/(v²·B). By default the board counts pulses
+state-aware: on soft-bounds devices a nominal count undershoots by the step factor (half on average).
 """
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from .link import BoardLink
 
 class CircuitOnBoard:
     def __init__(self, graph: Graph, link: BoardLink, scale: float | None = None, volts: float = 1.0,
-                 program_tol: float | None = None):
+                 program_tol: float | None = None, state_aware: bool = True):
         caps = link.caps
-        self.graph, self.link = graph, link
+        self.graph, self.link, self.state_aware = graph, link, state_aware
         self.layout: CircuitLayout = layout(graph, caps.rows, caps.cols)
         k0 = np.concatenate([c.conductance for c in graph.couplings])
         self.scale = (ConductanceScale(scale, volts) if scale is not None
@@ -73,10 +74,10 @@ class CircuitOnBoard:
         targets = y * v
         if r.family == "coupled_learning":
             self.link.local_learn("cl", self.layout.outputs, targets, alpha=s * r.lr / (v * v * B), eta=r.eta,
-                                  inputs=self._drive(x))
+                                  inputs=self._drive(x), state_aware=self.state_aware)
         else:
             self.link.local_learn("ep", self.layout.outputs, targets, alpha=s * s * r.lr / (v * v * B),
-                                  beta=s * r.beta, inputs=self._drive(x))
+                                  beta=s * r.beta, inputs=self._drive(x), state_aware=self.state_aware)
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
         """Free-state output voltages, measured by the board: LOCAL_LEARN with α = 0 relaxes the free
@@ -110,5 +111,7 @@ class CircuitOnBoard:
                                     "device bound; the harness clips the twin's updates to the same range"},
                 "learning": "LOCAL_LEARN on the board (free + clamped/nudged states, Δg per device); "
                             "the host sends inputs and targets and computes nothing of the update",
+                "pulse_counts": "state-aware (each device's step at its conductance)" if self.state_aware
+                                else "nominal (dw_min per pulse)",
                 "calibration": self.calibration}
 

@@ -11,6 +11,18 @@ import numpy as np
 from .devices import DeviceConfig
 
 
+def response_factor(config: DeviceConfig, x: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Step factor at the relative state x = (g − g_lo)/(g_hi − g_lo): 1 (constant), the distance
+    to the bound the pulse moves towards (soft bounds), or the measured table (piecewise)."""
+    if config.response == "soft_bounds":
+        return np.where(up, 1.0 - x, x)
+    if config.response == "piecewise":
+        f_up = np.interp(x, np.linspace(0, 1, len(config.piecewise_up)), config.piecewise_up)
+        f_down = np.interp(x, np.linspace(0, 1, len(config.piecewise_down)), config.piecewise_down)
+        return np.where(up, f_up, f_down)
+    return np.ones_like(x)
+
+
 class Crossbar:
     def __init__(self, rows: int, cols: int, config: DeviceConfig, seed: int = 0, noise_seed: int = 1):
         self.rows, self.cols, self.config = rows, cols, config
@@ -40,22 +52,10 @@ class Crossbar:
                 continue
             g = self.g[active]
             lo, hi, u = self.g_lo[active], self.g_hi[active], up[active]
-            step = np.where(u, self.dw_up[active], -self.dw_down[active]) * self._shape(g, lo, hi, u)
+            step = np.where(u, self.dw_up[active], -self.dw_down[active]) * response_factor(self.config, (g - lo) / (hi - lo), u)
             if self.config.dw_min_std:
                 step = step * (1.0 + self.config.dw_min_std * self.noise.standard_normal(step.shape))
             self.g[active] = np.clip(g + step, lo, hi)
-
-    def _shape(self, g, lo, hi, up) -> np.ndarray:
-        """Step factor at the present state: 1 (constant), distance to the bound (soft), or table."""
-        c = self.config
-        x = (g - lo) / (hi - lo)
-        if c.response == "soft_bounds":
-            return np.where(up, 1.0 - x, x)
-        if c.response == "piecewise":
-            f_up = np.interp(x, np.linspace(0, 1, len(c.piecewise_up)), c.piecewise_up)
-            f_down = np.interp(x, np.linspace(0, 1, len(c.piecewise_down)), c.piecewise_down)
-            return np.where(up, f_up, f_down)
-        return np.ones_like(g)
 
     def write_analog(self, dg: np.ndarray) -> None:
         """Exact analog update (ideal model): g += Δg, clipped to the device's range."""

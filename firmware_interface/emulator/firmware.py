@@ -15,10 +15,10 @@ from ..capabilities import Capabilities, SessionInfo, encode_hello
 from ..codec import Reader, Writer
 from ..errors import MalformedFrame
 from ..framing import BadFrame, Frame, FrameDecoder, Reassembler, fragment
-from ..protocol import (MAX_FRAGMENTS, MIN_FRAME, RECORDED, REPLY_BIT, REPORT_PULSES, SESSIONLESS, UNIT_CODE,
-                        Flag, LearnMode, LineMode, Msg, Status, largest_reply)
+from ..protocol import (MAX_FRAGMENTS, MIN_FRAME, MIN_STEP_FACTOR, RECORDED, REPLY_BIT, REPORT_PULSES, SESSIONLESS,
+                        STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status, largest_reply)
 from .board_config import BoardConfig
-from .crossbar import Crossbar
+from .crossbar import Crossbar, response_factor
 from .network import NoReference, solve
 
 
@@ -203,18 +203,29 @@ class Firmware:
         if not 1 <= k <= self.caps.max_batch:
             raise CommandError(Status.ENVELOPE, f"batch {k} outside 1..{self.caps.max_batch}")
 
-    def _apply_dg(self, dg: np.ndarray) -> np.ndarray:
-        """Δg → device: exact on analog (ideal) models, else stochastically rounded pulses."""
+    def _apply_dg(self, dg: np.ndarray, state_aware: bool = False) -> tuple[np.ndarray, float]:
+        """Δg → device: exact on analog (ideal) models, else stochastically rounded pulses of the
+        nominal step — or, `state_aware`, of the step the nominal response gives at each device's
+        conductance as read by the board (one array read): soft-bounds devices take smaller steps
+        near the bound they move towards, and counting them as full steps would undershoot there.
+        Returns the pulse counts and the extra device time (the read)."""
         if self.config.device.analog_update:
             self.crossbar.write_analog(dg)
-            return np.zeros(dg.shape, np.int64)
-        steps = dg / self.caps.dw_min
+            return np.zeros(dg.shape, np.int64), 0.0
+        step, t_read = np.full(dg.shape, self.caps.dw_min), 0.0
+        if state_aware:
+            d = self.config.device
+            _, seen = self._read_g((slice(None), slice(None)))
+            x = np.clip((seen - d.g_min) / (d.g_max - d.g_min), 0.0, 1.0)
+            step *= np.maximum(response_factor(d, x, dg > 0), MIN_STEP_FACTOR)
+            t_read = self._t_convert(self.R)
+        steps = dg / step
         floor = np.floor(steps)
         n = (floor + (self.crossbar.noise.random(dg.shape) < steps - floor)).astype(np.int64)
         n = np.clip(n, -self.caps.max_pulse_count, self.caps.max_pulse_count)
         self.crossbar.pulse(n)
         self.nv.count_pulses(n)
-        return n
+        return n, t_read
 
     # -- handlers: (msg, reader) → (reply body after exec_us, execution time) ----------------------
     def _hello(self, msg, r):
@@ -302,7 +313,7 @@ class Firmware:
                 break
             dg = np.zeros((self.R, self.C))
             dg[window] = np.where(off, err, 0.0)
-            n = self._apply_dg(dg)
+            n, _ = self._apply_dg(dg)
             total += int(np.abs(n).sum())
             exec_s += self._t_pulses(n, self.config.timing.pulse_width_ns)
         body = Writer().put("u16", it).put("u32", int(off.sum())).put("u32", total).array(codes, "u2")
@@ -406,12 +417,12 @@ class Firmware:
                 dg += scale * (dV0 ** 2 - dV1 ** 2)
         except NoReference as exc:
             raise CommandError(Status.NOT_CONFIGURED, str(exc)) from None
-        n = self._apply_dg(dg)
+        n, t_read = self._apply_dg(dg, bool(flags & STATE_AWARE))
         body = (Writer().put("u32", int(np.abs(n).sum())).put("u16", floating.size).put("u16", k)
                 .array(floating, "u2").array(np.concatenate(first), "i4").array(np.concatenate(second), "i4"))
         if flags & REPORT_PULSES:
             body.sparse(n)
-        return body.bytes(), 2 * self._t_convert(k) + self._t_pulses(n, self.config.timing.pulse_width_ns)
+        return body.bytes(), 2 * self._t_convert(k) + t_read + self._t_pulses(n, self.config.timing.pulse_width_ns)
 
     def _sense_state(self, G, modes, volts, floating, log, nudge=None, beta=0.0, target=None) -> np.ndarray:
         """Relax the network, convert the floating lines; the board's view of all line voltages."""

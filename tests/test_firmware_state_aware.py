@@ -1,0 +1,80 @@
+"""LOCAL_LEARN's state-aware pulse counts (flag bit1): on soft-bounds devices the board's applied
+update is unbiased, E[Δg applied] = Δg of the rule; with nominal counts it undershoots by the step
+factor. The rule's Δg comes from an independent Kirchhoff solve at the true conductances."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import firmware_interface as fi
+from firmware_interface.emulator import DeviceConfig
+
+from conftest_firmware import edge_drops_squared, kirchhoff
+
+SOFT = DeviceConfig(name="soft", response="soft_bounds", dw_min=5e-7)  # no noise of any kind
+ETA = 0.5
+
+
+def _trial(url: str, state_aware: bool, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rule's Δg, applied Δg, step factor of each device's first pulse) for one LOCAL_LEARN."""
+    with fi.Board.open(url) as board:
+        span = SOFT.g_max - SOFT.g_min
+        board.program(SOFT.g_min + span * rng.uniform(0.15, 0.85, (16, 16)), max_iters=20)
+        fixed = {board.row(0): 0.9, board.row(1): -0.4, board.col(0): 0.0}
+        fixed = {k: np.rint(v / board.caps.v_lsb) * board.caps.v_lsb for k, v in fixed.items()}
+        board.configure_lines(fixed)
+        out, target = board.col(5), np.rint(0.3 / board.caps.v_lsb) * board.caps.v_lsb
+        G0 = board.serial.emulator.conductances.copy()
+        VF = kirchhoff(G0, fixed)
+        VC = kirchhoff(G0, {**fixed, out: VF[out] + ETA * (target - VF[out])})
+        per_alpha = (edge_drops_squared(VF, 16) - edge_drops_squared(VC, 16)) / ETA
+        x = (G0 - SOFT.g_min) / span
+        factor = np.where(per_alpha > 0, 1 - x, x)
+        # the largest α at which no device needs more than one pulse: each gets 0 or 1, so E is exact
+        alpha = 0.99 * np.min(SOFT.dw_min * factor / np.maximum(np.abs(per_alpha), 1e-300))
+        board.local_learn("cl", [out], [target], eta=ETA, alpha=alpha, state_aware=state_aware)
+        return alpha * per_alpha, board.serial.emulator.conductances - G0, factor
+
+
+def _bias_z(tmp_path, state_aware: bool) -> tuple[float, float]:
+    """z of Σ sign(Δg)·(applied − Δg) over devices and trials, and the applied/rule ratio."""
+    model = tmp_path / "soft.json"
+    model.write_text(json.dumps(SOFT.to_dict()))
+    rng = np.random.default_rng(0)
+    bias = var = total_rule = total_applied = 0.0
+    for trial in range(100):
+        rule, applied, factor = _trial(f"emu://?model={model}&seed=0&noise_seed={trial}", state_aware, rng)
+        step = SOFT.dw_min * (factor if state_aware else np.ones_like(factor))  # the step counted on
+        real = SOFT.dw_min * factor                                               # the step a pulse gives
+        p = np.abs(rule) / step                                                   # pulse probability
+        assert p.max() <= 1
+        s = np.sign(rule)
+        bias += float((s * (applied - rule)).sum())
+        var += float((real ** 2 * p * (1 - p)).sum())
+        total_rule += float(np.abs(rule).sum())
+        total_applied += float((s * applied).sum())
+    return bias / np.sqrt(var), total_applied / total_rule
+
+
+def test_state_aware_counts_apply_the_rule_unbiased(tmp_path):
+    z, ratio = _bias_z(tmp_path, state_aware=True)
+    assert abs(z) <= 4, (z, ratio)
+
+
+def test_nominal_counts_undershoot_on_soft_bounds(tmp_path):
+    z, ratio = _bias_z(tmp_path, state_aware=False)
+    assert z <= -10 and ratio < 0.7, (z, ratio)
+
+
+def test_the_flag_changes_nothing_on_an_analog_board():
+    results = []
+    for state_aware in (False, True):
+        with fi.Board.open("emu://?model=ideal&seed=3") as board:
+            board.configure_lines({board.row(0): 0.5, board.col(0): 0.0})
+            board.program(np.full((16, 16), 5e-5), tol=board.caps.g_lsb)
+            board.local_learn("cl", [board.col(3)], [0.2], eta=0.5, alpha=1e-6, state_aware=state_aware)
+            results.append(board.serial.emulator.conductances.copy())
+    np.testing.assert_array_equal(*results)
+    assert not np.allclose(results[0], 5e-5)  # the update did something
