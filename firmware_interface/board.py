@@ -422,6 +422,9 @@ class Board:
         pulses with each device's nominal step at its present conductance (PROTOCOL.md, LOCAL_LEARN).
         """
         caps = self.caps
+        if state_aware and not caps.state_aware_learning:
+            raise EnvelopeError(f"local_learn: state-aware pulse counts need firmware >= 1.1; the board has "
+                                f"{caps.firmware_major}.{caps.firmware_minor}")
         m = {"cl": LearnMode.CL, "ep": LearnMode.EP}.get(str(mode).lower())
         if m is None:
             raise EnvelopeError(f"local_learn: mode {mode!r} is neither 'cl' nor 'ep'")

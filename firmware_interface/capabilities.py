@@ -24,6 +24,9 @@ _LAYOUT = {
 _SESSION = {"boot_count": "u32", "last_valid": "u8", "last_seq": "u16", "last_crc": "u32"}
 
 
+STATE_AWARE_SINCE = (1, 1)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     protocol_version: int
@@ -67,6 +70,11 @@ class Capabilities:
     @property
     def dac_max(self) -> int:
         return 2 ** (self.dac_bits - 1) - 1
+
+    @property
+    def state_aware_learning(self) -> bool:
+        """LOCAL_LEARN flag bit1 (state-aware pulse counts) is firmware 1.1's; older boards refuse it."""
+        return (self.firmware_major, self.firmware_minor) >= STATE_AWARE_SINCE
 
     # -- envelope checks (raise before anything is sent) --------------------------------------
     def dac_codes(self, volts, what: str) -> np.ndarray:

@@ -78,3 +78,50 @@ def test_the_flag_changes_nothing_on_an_analog_board():
             results.append(board.serial.emulator.conductances.copy())
     np.testing.assert_array_equal(*results)
     assert not np.allclose(results[0], 5e-5)  # the update did something
+
+
+def _old_board(tmp_path=None) -> fi.Board:
+    """A board running firmware 1.0, which predates state-aware counts."""
+    import serial
+
+    from firmware_interface.emulator import BoardConfig, Emulator
+
+    port = serial.serial_for_url("emu://")
+    port.emulator = Emulator(BoardConfig(firmware_version=(1, 0)))
+    return fi.Board(port)
+
+
+def _learn_payload(flags: int) -> bytes:
+    from firmware_interface.codec import Writer
+
+    return (Writer().put("u8", 0).put("u8", flags).put("f64", 0.5).put("f64", 1e-6).put("u16", 1).put("u16", 1)
+            .put("u16", 0).array([16 + 3], "u2").array([100], "i2").bytes())
+
+
+def test_a_board_refuses_flag_bits_its_firmware_does_not_define():
+    from firmware_interface.protocol import Msg
+
+    with _old_board() as old, fi.Board.open("emu://?model=reram") as new:
+        for board in (old, new):
+            board.configure_lines({board.row(0): 0.5, board.col(0): 0.0})
+        with pytest.raises(fi.BoardError, match=r"BAD_ARGUMENT: LOCAL_LEARN: flags 0x02: unknown bits for firmware 1\.0"):
+            old._transact(Msg.LOCAL_LEARN, _learn_payload(0x02))
+        with pytest.raises(fi.BoardError, match=r"BAD_ARGUMENT: LOCAL_LEARN: flags 0x04: unknown bits for firmware 1\.1"):
+            new._transact(Msg.LOCAL_LEARN, _learn_payload(0x04))
+        assert old.counters().pulses_up.sum() == new.counters().pulses_up.sum() == 0  # nothing applied
+        new._transact(Msg.LOCAL_LEARN, _learn_payload(0x02))  # defined from 1.1 on
+
+
+def test_the_host_asks_for_state_aware_counts_only_where_the_firmware_has_them():
+    from backends.crossbar import CrossbarBackend
+    from neurophys.ir.errors import ValidationError
+
+    with _old_board() as old:
+        assert not old.caps.state_aware_learning
+        with pytest.raises(fi.EnvelopeError, match=r"state-aware pulse counts need firmware >= 1\.1; the board has 1\.0"):
+            old.local_learn("cl", [old.col(3)], [0.2], eta=0.5, alpha=1e-6, state_aware=True)
+    with fi.serve_tcp(model="reram") as srv:
+        with CrossbarBackend(board=srv.url) as b:
+            assert b.options["state_aware"] is True  # firmware 1.1: on by default
+        with CrossbarBackend(board=srv.url, state_aware=False) as b:
+            assert b.options["state_aware"] is False

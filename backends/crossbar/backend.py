@@ -27,12 +27,12 @@ class CrossbarBackend(Backend):
     families = CIRCUIT_FAMILIES + ("least_action",)
 
     def __init__(self, board: str | None = None, baudrate: int = 921600, scale: float | None = None,
-                 volts: float = 1.0, reads: int = 1, state_aware: bool = True, **options):
+                 volts: float = 1.0, reads: int = 1, state_aware: bool | None = None, **options):
         """`board`: /dev/ttyACM0, a pty path, socket://HOST:PORT or emu://?...; `scale`: siemens per
         unit of conductance/weight (default: fitted to the graph's initial parameters); `reads`:
         read-backs averaged per measurement of the conductances (read noise ÷ √reads);
         `state_aware`: LOCAL_LEARN counts pulses with each device's step at its conductance
-        (False: nominal steps, the devices' raw response)."""
+        (default: when the board's firmware can; False: nominal steps, the devices' raw response)."""
         super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads,
                          state_aware=state_aware, **options)
         if board is None:
@@ -41,6 +41,13 @@ class CrossbarBackend(Backend):
         if isinstance(reads, bool) or not isinstance(reads, int) or not 1 <= reads <= MAX_READS:
             raise ValidationError("reads", f"{reads!r} must be an integer in 1..{MAX_READS}")
         self.link = BoardLink.open(board, baudrate, reads)
+        caps = self.link.caps
+        if state_aware is None:
+            self.options["state_aware"] = caps.state_aware_learning
+        elif state_aware and not caps.state_aware_learning:
+            self.link.close()
+            raise ValidationError("state_aware", f"the board's firmware {caps.firmware_major}.{caps.firmware_minor} "
+                                                 "has no state-aware pulse counts (firmware >= 1.1)")
         self.engine = None
         self._theta = None  # the last read-back, valid until a command changes a conductance
 

@@ -343,6 +343,8 @@ class Firmware:
         lr, bl, flags = r.get("f64"), r.get("u16"), r.get("u8")
         x, d = r.array("i2", self.R), r.array("i2", self.C)
         r.end()
+        if flags & ~REPORT_PULSES:
+            raise CommandError(Status.BAD_ARGUMENT, f"flags 0x{flags:02x}: only bit0 (report pulses) is defined")
         if not 1 <= bl <= self.caps.max_bl:
             raise CommandError(Status.ENVELOPE, f"BL {bl} outside 1..{self.caps.max_bl}")
         if (x == -32768).any() or (d == -32768).any():
@@ -372,6 +374,9 @@ class Firmware:
         R, C = self.R, self.C
         if mode not in (LearnMode.CL, LearnMode.EP):
             raise CommandError(Status.BAD_ARGUMENT, f"mode {mode} is neither CL (0) nor EP (1)")
+        if flags & ~(REPORT_PULSES | (STATE_AWARE if self.caps.state_aware_learning else 0)):
+            raise CommandError(Status.BAD_ARGUMENT, f"flags 0x{flags:02x}: unknown bits for firmware "
+                               f"{self.caps.firmware_major}.{self.caps.firmware_minor}")
         if mode == LearnMode.CL and not (np.isfinite(param) and 0 < param <= 1):
             raise CommandError(Status.BAD_ARGUMENT, f"eta {param!r} outside (0, 1]")
         if mode == LearnMode.EP and not (np.isfinite(param) and param > 0):
