@@ -56,7 +56,7 @@ def variants(reads: int):
 
 def run(model, options: dict, steps: int, folder: Path) -> dict:
     graph = ir.load(EXAMPLE)
-    path = folder / f"{abs(hash(model.to_dict().__repr__()))}.json"
+    path = folder / f"{model.name}-{model.model_hash:08x}.json"
     path.write_text(json.dumps(model.to_dict()))
     rows, cols = CrossbarBackend.board_shape(graph)
     cosines = []

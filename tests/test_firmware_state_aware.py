@@ -80,7 +80,7 @@ def test_the_flag_changes_nothing_on_an_analog_board():
     assert not np.allclose(results[0], 5e-5)  # the update did something
 
 
-def _old_board(tmp_path=None) -> fi.Board:
+def _old_board() -> fi.Board:
     """A board running firmware 1.0, which predates state-aware counts."""
     import serial
 

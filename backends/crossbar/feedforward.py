@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurophys import activations as act
-from neurophys import costs
-from neurophys.families.least_action import input_rates
+from neurophys.families.least_action import input_rates, relax
 from neurophys.ir.graph import Graph, topological_order
 
 from .conductance import PROGRAM_ITERS, DifferentialPair, calibration_report
@@ -105,27 +104,14 @@ class FeedforwardOnBoard:
                 z = z + self._mvm(t, a[t.src])
         return z
 
+    def _feedback(self, p, d) -> np.ndarray:
+        """Σ Wᵀ δ over the tiles leaving p (0 where none do)."""
+        return sum(self._mvm_t(t, d[t.dst]) for t in self.out_of[p.name])
+
     def fields(self, x: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
         """The doubled field with the rule's Euler step, from rest — the reference's discretisation,
         with every W·a and Wᵀ·δ measured on the board."""
-        rx, out, kind = self.graph.rule.relaxation, self.graph.cost.output, self.graph.cost.kind
-        a = input_rates(self.graph, x)
-        B = len(x)
-        for p in self.free:
-            a[p.name] = np.zeros((B, p.size))
-        d = {p.name: np.zeros((B, p.size)) for p in self.free}
-        for _ in range(rx.max_steps):
-            z = {p.name: self._preact(p, a) for p in self.free}
-            e = {p.name: sum((self._mvm_t(t, d[t.dst]) for t in self.out_of[p.name]), np.zeros((B, p.size)))
-                 for p in self.free}
-            e[out] = e[out] + costs.grad(kind, a[out], y)
-            new_a, new_d = dict(a), {}
-            for p in self.free:
-                k = rx.dt / p.tau
-                new_a[p.name] = a[p.name] + k * (act.rho(p.activation, z[p.name]) - a[p.name])
-                new_d[p.name] = d[p.name] + k * (act.drho(p.activation, z[p.name]) * e[p.name] - d[p.name])
-            a, d = new_a, new_d
-        return a, d
+        return relax(self.graph, input_rates(self.graph, x), self._preact, self._feedback, y)
 
     def learn(self, x: np.ndarray, y: np.ndarray) -> None:
         """Per sample and tile one UPDATE_OUTER: rows carry a_src (and 1 on the bias row), the column

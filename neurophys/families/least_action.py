@@ -52,27 +52,37 @@ class DoubledField:
         z = sum(a[c.src] @ c.weight.T for c in self.incoming[p.name])
         return z + p.bias if p.bias is not None else z
 
+    def feedback(self, p, d) -> np.ndarray:
+        """Σ Wᵀ δ_dst over the couplings leaving p (0 where none do)."""
+        return sum(d[c.dst] @ c.weight for c in self.outgoing[p.name])
+
     def run(self, x, y, steps: int | None = None) -> tuple[dict, dict]:
         """Integrate from rest (a = δ = 0); returns (a, δ) by population name."""
-        rx = self.graph.rule.relaxation
-        a = self.inputs(x)
-        B = len(next(iter(a.values())))
-        for p in self.free:
-            a[p.name] = np.zeros((B, p.size))
-        d = {p.name: np.zeros((B, p.size)) for p in self.free}
-        out = self.graph.cost.output
-        for _ in range(steps if steps is not None else rx.max_steps):
-            z = {p.name: self.preact(p, a) for p in self.free}
-            e = {p.name: sum(d[c.dst] @ c.weight for c in self.outgoing[p.name]) for p in self.free}
-            e[out] = e[out] + costs.grad(self.graph.cost.kind, a[out], y) if self.outgoing[out] else \
-                costs.grad(self.graph.cost.kind, a[out], y)
-            new_a, new_d = dict(a), {}
-            for p in self.free:
-                k = rx.dt / p.tau
-                new_a[p.name] = a[p.name] + k * (act.rho(p.activation, z[p.name]) - a[p.name])
-                new_d[p.name] = d[p.name] + k * (act.drho(p.activation, z[p.name]) * e[p.name] - d[p.name])
-            a, d = new_a, new_d
-        return a, d
+        return relax(self.graph, self.inputs(x), self.preact, self.feedback, y, steps)
+
+
+def relax(graph: Graph, a: dict, preact, feedback, y, steps: int | None = None) -> tuple[dict, dict]:
+    """The (a, δ) flow from rest with the rule's Euler step, given the input rates `a` and how the
+    couplings are applied: `preact(p, a)` = Σ W a_src (+ b) into p, `feedback(p, d)` = Σ Wᵀ δ out
+    of p (matrix products here, currents through a board's devices on the crossbar)."""
+    rx, out, kind = graph.rule.relaxation, graph.cost.output, graph.cost.kind
+    free = [p for p in graph.populations if not p.clamped]
+    a = dict(a)
+    B = len(next(iter(a.values())))
+    for p in free:
+        a[p.name] = np.zeros((B, p.size))
+    d = {p.name: np.zeros((B, p.size)) for p in free}
+    for _ in range(steps if steps is not None else rx.max_steps):
+        z = {p.name: preact(p, a) for p in free}
+        e = {p.name: feedback(p, d) for p in free}
+        e[out] = e[out] + costs.grad(kind, a[out], y)
+        new_a, new_d = dict(a), {}
+        for p in free:
+            k = rx.dt / p.tau
+            new_a[p.name] = a[p.name] + k * (act.rho(p.activation, z[p.name]) - a[p.name])
+            new_d[p.name] = d[p.name] + k * (act.drho(p.activation, z[p.name]) * e[p.name] - d[p.name])
+        a, d = new_a, new_d
+    return a, d
 
 
 def update_from_fields(graph: Graph, a: dict, d: dict) -> dict[str, np.ndarray]:
