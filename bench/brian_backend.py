@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backends.brian import BrianRateBackend, BrianSpikingBackend
+from neurophys.backends.brian import BrianRateBackend, BrianSpikingBackend
 from neurophys import metrics
 from neurophys.data import load_split
 from neurophys.families import family

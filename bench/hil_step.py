@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backends.crossbar import CrossbarBackend
+from neurophys.backends.crossbar import CrossbarBackend
 from neurophys.ir import Dataset, Training
 from neurophys.ir.builders import feedforward, resistor_network
 

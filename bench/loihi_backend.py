@@ -20,10 +20,10 @@ from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.dense.process import Dense
 from lava.proc.io.source import RingBuffer as Source
 
-from backends.loihi import LoihiBackend, LoihiFixedBackend, LoihiLifBackend
-from backends.loihi import schedule as sch
-from backends.loihi.procs.plasticity import Plasticity, PyPlasticityFloat
-from backends.loihi.procs.rate_neuron import PyRateNeuronFloat, RateNeuron
+from neurophys.backends.loihi import LoihiBackend, LoihiFixedBackend, LoihiLifBackend
+from neurophys.backends.loihi import schedule as sch
+from neurophys.backends.loihi.procs.plasticity import Plasticity, PyPlasticityFloat
+from neurophys.backends.loihi.procs.rate_neuron import PyRateNeuronFloat, RateNeuron
 from neurophys.data import load_split
 from neurophys.families import ep
 from neurophys.gradcheck import reference

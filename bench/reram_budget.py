@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from backends.crossbar import CrossbarBackend
-from firmware_interface.emulator import ideal, reram
-from hil.batches import batches
-from hil.measure import measure_step
+from neurophys.backends.crossbar import CrossbarBackend
+from neurophys.firmware_interface.emulator import ideal, reram
+from neurophys.hil.batches import batches
+from neurophys.hil.measure import measure_step
 from neurophys import ir
 from neurophys.data import load_split
 

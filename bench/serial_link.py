@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-import firmware_interface as fi
-from firmware_interface.emulator.network import solve
-from firmware_interface.protocol import LineMode
+import neurophys.firmware_interface as fi
+from neurophys.firmware_interface.emulator.network import solve
+from neurophys.firmware_interface.protocol import LineMode
 
 GOAL_RATE = 0.90
 GOAL_SOLVE_S = 5e-3

@@ -15,8 +15,8 @@ from .protocol import PROTOCOL_VERSION, LineMode, Msg, Status
 from .results import Counters, LearnResult, LinkStats, Measurement, ProgramResult, UpdateResult
 from .transports.server import serve_pty, serve_tcp
 
-if "firmware_interface.transports" not in _serial.protocol_handler_packages:
-    _serial.protocol_handler_packages.append("firmware_interface.transports")
+if "neurophys.firmware_interface.transports" not in _serial.protocol_handler_packages:
+    _serial.protocol_handler_packages.append("neurophys.firmware_interface.transports")
 
 __all__ = [
     "Board", "Capabilities", "SessionInfo", "BoardConfig", "DeviceConfig", "Emulator", "FaultConfig",

@@ -74,7 +74,7 @@ class Board:
     def open(cls, url_or_port: str, *, baudrate: int = 921600, retries: int = 12,
              timeout_base_s: float = 0.05, **serial_kwargs) -> "Board":
         """Open ``/dev/ttyACM0``, a pty path, ``socket://host:port`` or ``emu://?...`` and HELLO."""
-        import firmware_interface  # noqa: F401  (registers emu://)
+        import neurophys.firmware_interface  # noqa: F401  (registers emu://)
 
         try:
             port = serial.serial_for_url(url_or_port, baudrate=baudrate, timeout=0.1, **serial_kwargs)

@@ -2,7 +2,7 @@
 parameters back and compares the measured update with the exact gradient the digital twin computes
 at the *measured* parameters — per coupling, per step.
 
-    from hil import run, open_backend
+    from neurophys.hil import run, open_backend
     with open_backend("reference") as backend:
         summary = run(graph, backend, mode="train", steps=20, out="runs/x")
 """

@@ -42,7 +42,7 @@ def open_backend(name: str, board: str | None = None, notify=_say, graph=None, e
     with ExitStack() as stack:
         if label in BOARD_BACKENDS:
             if board is None:
-                from firmware_interface import serve_pty
+                from neurophys.firmware_interface import serve_pty
 
                 opts = emulator_options(cls, graph, **(emulator or {}))
                 board = stack.enter_context(serve_pty(**opts)).path

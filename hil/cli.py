@@ -79,14 +79,14 @@ def cmd_hil(args) -> int:
         if args.board is not None:
             raise ValidationError("--model", "the device model is the embedded emulator's; a board given by --board "
                                              "has its own devices")
-        from firmware_interface.emulator import resolve_model
+        from neurophys.firmware_interface.emulator import resolve_model
 
         try:  # a bad name or file is named before anything starts
             resolve_model(args.model)
         except ValueError as exc:
             raise ValidationError("--model", str(exc)) from None
         emulator = {"model": args.model}
-    from firmware_interface.errors import BoardException
+    from neurophys.firmware_interface.errors import BoardException
 
     out = args.out or default_out(graph, args.backend)
     try:

@@ -14,7 +14,7 @@ from neurophys.ir import builders, io
 from neurophys.ir.training import Training
 
 pytest.importorskip("brian2")
-from backends.brian import BrianRateBackend  # noqa: E402
+from neurophys.backends.brian import BrianRateBackend  # noqa: E402
 
 pytestmark = pytest.mark.backend
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -18,7 +18,7 @@ from neurophys.ir.rule import Relaxation, Rule
 from neurophys.ir.training import Training
 
 pytest.importorskip("brian2")
-from backends.brian import BrianRateBackend  # noqa: E402
+from neurophys.backends.brian import BrianRateBackend  # noqa: E402
 
 pytestmark = pytest.mark.backend
 TOL = 1e-6

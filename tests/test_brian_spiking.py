@@ -17,7 +17,7 @@ from neurophys.ir.rule import Relaxation
 from neurophys.ir.training import Training
 
 pytest.importorskip("brian2")
-from backends.brian import BrianSpikingBackend  # noqa: E402
+from neurophys.backends.brian import BrianSpikingBackend  # noqa: E402
 
 pytestmark = pytest.mark.backend
 EP_XOR = Path(__file__).resolve().parents[1] / "examples" / "ep_xor.json"

@@ -2,7 +2,7 @@
 against the emulator's own hidden state (which devices are stuck, where each device's range ends)."""
 import numpy as np
 
-from backends.crossbar import CrossbarBackend
+from neurophys.backends.crossbar import CrossbarBackend
 from neurophys import ir
 from pathlib import Path
 

@@ -5,9 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import hil
-from backends.crossbar import CrossbarBackend
-from firmware_interface import serve_pty
+from neurophys import hil
+from neurophys.backends.crossbar import CrossbarBackend
+from neurophys.firmware_interface import serve_pty
 from neurophys import ir, metrics
 from neurophys.families import family
 from neurophys.ir import Dataset, Training

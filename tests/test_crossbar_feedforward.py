@@ -3,10 +3,10 @@ pairs, and the board's stochastic UPDATE_OUTER pulse trains, against the core's 
 import numpy as np
 import pytest
 
-import hil
-from hil.batches import batches
-from backends.crossbar import CrossbarBackend
-from firmware_interface import serve_pty
+from neurophys import hil
+from neurophys.hil.batches import batches
+from neurophys.backends.crossbar import CrossbarBackend
+from neurophys.firmware_interface import serve_pty
 from neurophys import ir
 from neurophys.data import load_split
 from neurophys.families import family

@@ -3,9 +3,9 @@ the difference of two reads is not swamped by the ADC when it is a pulse or two.
 import numpy as np
 import pytest
 
-from backends.crossbar import CrossbarBackend
-from backends.crossbar.link import BoardLink
-from firmware_interface.emulator import reram
+from neurophys.backends.crossbar import CrossbarBackend
+from neurophys.backends.crossbar.link import BoardLink
+from neurophys.firmware_interface.emulator import reram
 from neurophys.ir.errors import ValidationError
 
 SHAPE = (16, 16)

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from backends.crossbar import CrossbarBackend
+from neurophys.backends.crossbar import CrossbarBackend
 from neurophys.backend import UnsupportedGraph
 from neurophys.ir import Dataset
 from neurophys.ir.builders import feedforward, layered_ep, lse_network, resistor_network

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import serial
 
-import firmware_interface as fi
-from firmware_interface.codec import Writer
-from firmware_interface.emulator import BoardConfig, Emulator
-from firmware_interface.protocol import Msg
+import neurophys.firmware_interface as fi
+from neurophys.firmware_interface.codec import Writer
+from neurophys.firmware_interface.emulator import BoardConfig, Emulator
+from neurophys.firmware_interface.protocol import Msg
 
 from conftest_firmware import edge_drops_squared, kirchhoff
 

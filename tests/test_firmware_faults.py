@@ -6,11 +6,11 @@ import time
 import numpy as np
 import pytest
 
-import firmware_interface as fi
-from firmware_interface.codec import Writer
-from firmware_interface.emulator.faults import FaultConfig, FaultInjector
-from firmware_interface.framing import fragment
-from firmware_interface.protocol import Msg
+import neurophys.firmware_interface as fi
+from neurophys.firmware_interface.codec import Writer
+from neurophys.firmware_interface.emulator.faults import FaultConfig, FaultInjector
+from neurophys.firmware_interface.framing import fragment
+from neurophys.firmware_interface.protocol import Msg
 
 FAULTS = "drop=1e-3,flip=1e-3,insert=1e-3,delay=0.01,duplicate=0.01"
 CONFIG = {0: 0.5, 1: -0.25, 2: 0.125, 16: 0.0}  # three driven rows, one grounded column

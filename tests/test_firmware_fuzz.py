@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import firmware_interface as fi
-from firmware_interface.framing import Frame, FrameDecoder, encode_frame
-from firmware_interface.protocol import REPLY_BIT, Msg, Status
+import neurophys.firmware_interface as fi
+from neurophys.firmware_interface.framing import Frame, FrameDecoder, encode_frame
+from neurophys.firmware_interface.protocol import REPLY_BIT, Msg, Status
 
 STREAMS_PER_EXAMPLE = 50
 DEFAULT_STREAMS = 4_000

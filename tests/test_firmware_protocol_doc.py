@@ -6,9 +6,9 @@ import re
 import struct
 from pathlib import Path
 
-from firmware_interface.capabilities import _LAYOUT, _SESSION
-from firmware_interface.emulator.devices import PRESETS
-from firmware_interface.protocol import HEADER, HELLO_BODY, PROTOCOL_VERSION, Msg, Status
+from neurophys.firmware_interface.capabilities import _LAYOUT, _SESSION
+from neurophys.firmware_interface.emulator.devices import PRESETS
+from neurophys.firmware_interface.protocol import HEADER, HELLO_BODY, PROTOCOL_VERSION, Msg, Status
 
 DOC = (Path(__file__).resolve().parents[1] / "firmware_interface" / "PROTOCOL.md").read_text()
 TYPES = {"u8": "B", "u16": "H", "u32": "I", "i16": "h", "i32": "i", "f64": "d"}

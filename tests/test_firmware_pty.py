@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import serial
 
-import firmware_interface as fi
+import neurophys.firmware_interface as fi
 
 from conftest_firmware import edge_drops_squared, kirchhoff
 

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-import firmware_interface as fi
-from firmware_interface.emulator import DeviceConfig
+import neurophys.firmware_interface as fi
+from neurophys.firmware_interface.emulator import DeviceConfig
 
 from conftest_firmware import edge_drops_squared, kirchhoff
 
@@ -84,7 +84,7 @@ def _old_board() -> fi.Board:
     """A board running firmware 1.0, which predates state-aware counts."""
     import serial
 
-    from firmware_interface.emulator import BoardConfig, Emulator
+    from neurophys.firmware_interface.emulator import BoardConfig, Emulator
 
     port = serial.serial_for_url("emu://")
     port.emulator = Emulator(BoardConfig(firmware_version=(1, 0)))
@@ -92,14 +92,14 @@ def _old_board() -> fi.Board:
 
 
 def _learn_payload(flags: int) -> bytes:
-    from firmware_interface.codec import Writer
+    from neurophys.firmware_interface.codec import Writer
 
     return (Writer().put("u8", 0).put("u8", flags).put("f64", 0.5).put("f64", 1e-6).put("u16", 1).put("u16", 1)
             .put("u16", 0).array([16 + 3], "u2").array([100], "i2").bytes())
 
 
 def test_a_board_refuses_flag_bits_its_firmware_does_not_define():
-    from firmware_interface.protocol import Msg
+    from neurophys.firmware_interface.protocol import Msg
 
     with _old_board() as old, fi.Board.open("emu://?model=reram") as new:
         for board in (old, new):
@@ -113,7 +113,7 @@ def test_a_board_refuses_flag_bits_its_firmware_does_not_define():
 
 
 def test_the_host_asks_for_state_aware_counts_only_where_the_firmware_has_them():
-    from backends.crossbar import CrossbarBackend
+    from neurophys.backends.crossbar import CrossbarBackend
     from neurophys.ir.errors import ValidationError
 
     with _old_board() as old:

@@ -8,10 +8,10 @@ from importlib.metadata import entry_points
 
 import pytest
 
-import hil
-import hil.backends
-from backends.reference import ReferenceBackend
-from firmware_interface import Board
+from neurophys import hil
+import neurophys.hil.backends  # noqa: F401
+from neurophys.backends.reference import ReferenceBackend
+from neurophys.firmware_interface import Board
 from neurophys.ir import builders
 from neurophys.ir.dataset import Dataset
 from neurophys.ir.training import Training
@@ -48,11 +48,11 @@ def test_a_board_backend_without_board_runs_on_the_emulator(monkeypatch, tmp_pat
 
 PLUGIN_TEST = '''
 import pytest
-from firmware_interface import Board
+from neurophys.firmware_interface import Board
 
 @pytest.mark.hil
-def test_board(board_url, hil_board):
-    assert board_url == EXPECTED
+def test_board(np_board_url, hil_board):
+    assert np_board_url == EXPECTED
     with Board.open(hil_board) as b:
         assert b.caps.rows == 16
 
@@ -64,10 +64,9 @@ def test_not_hil():
 @pytest.mark.parametrize("given", [None, "emu://?model=ideal&seed=3"])
 def test_pytest_plugin(tmp_path, given):
     (tmp_path / "test_lab.py").write_text(PLUGIN_TEST.replace("EXPECTED", repr(given)))
-    installed = any(ep.value == "hil.pytest_plugin" for ep in entry_points(group="pytest11"))
-    load = [] if installed else ["-p", "hil.pytest_plugin"]  # once registered as pytest11, it loads itself
-    argv = [sys.executable, "-m", "pytest", "-q", *load, "-m", "hil", "test_lab.py"]
-    p = subprocess.run(argv + (["--board", given] if given else []), cwd=tmp_path, capture_output=True, text=True,
+    assert any(ep.value == "neurophys.hil.pytest_plugin" for ep in entry_points(group="pytest11"))
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "hil", "test_lab.py"]
+    p = subprocess.run(argv + (["--np-board", given] if given else []), cwd=tmp_path, capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "1 passed, 1 deselected" in p.stdout

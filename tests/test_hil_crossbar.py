@@ -1,4 +1,4 @@
-"""A lab's HIL test for the crossbar backend: `pytest --board URL -m hil` runs it against that
+"""A lab's HIL test for the crossbar backend: `pytest --np-board URL -m hil` runs it against that
 board, plain `pytest -m hil` against the embedded emulator (the plugin's `hil_board` fixture).
 It needs the default 16×16 board: a 15-input CL network with ground and 16 outputs fills it
 exactly, so every device is an edge."""
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backends.crossbar import CrossbarBackend
+from neurophys.backends.crossbar import CrossbarBackend
 from neurophys import metrics
 from neurophys.families import family
 from neurophys.ir.builders import resistor_network
@@ -35,14 +35,14 @@ def test_board_learns_the_reference_cl_update(hil_board):
 
 
 def test_pytest_board_against_a_separately_started_tcp_board():
-    """`neurophys board serve --tcp 0` in its own process, then `pytest --board socket://… -m hil`."""
+    """`neurophys board serve --tcp 0` in its own process, then `pytest --np-board socket://… -m hil`."""
     exe = Path(sys.executable).with_name("neurophys")
     server = subprocess.Popen([str(exe), "board", "serve", "--tcp", "0"], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
     try:
         url = server.stdout.readline().strip()
         assert url.startswith("socket://127.0.0.1:")
-        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--board", url, "-m", "hil",
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--np-board", url, "-m", "hil",
                 str(Path(__file__))]
         p = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
                            env={**os.environ, "PYTHONPATH": str(ROOT)})

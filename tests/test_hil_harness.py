@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-import hil
-from backends.reference import ReferenceBackend
-from hil.measure import measure_step
+from neurophys import hil
+from neurophys.backends.reference import ReferenceBackend
+from neurophys.hil.measure import measure_step
 from neurophys import metrics
 from neurophys.families import family
 from neurophys.ir import builders

@@ -11,7 +11,7 @@ import pytest
 
 from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg
 
-from backends.loihi import LoihiBackend, runcfg
+from neurophys.backends.loihi import LoihiBackend, runcfg
 from neurophys import costs
 from neurophys.backend import UnsupportedGraph, get_backend
 from neurophys.data import load_split

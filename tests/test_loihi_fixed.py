@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backends.loihi import LoihiFixedBackend
+from neurophys.backends.loihi import LoihiFixedBackend
 from neurophys import costs
 from neurophys.backend import UnsupportedGraph
 from neurophys.data import load_split

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backends.loihi import LoihiLifBackend
-from backends.loihi.spiking_net import if_spikes
+from neurophys.backends.loihi import LoihiLifBackend
+from neurophys.backends.loihi.spiking_net import if_spikes
 from neurophys.backend import UnsupportedGraph, get_backend
 from neurophys.data import load_split
 from neurophys.families import ep

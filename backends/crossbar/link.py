@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from firmware_interface import Board
+from neurophys.firmware_interface import Board
 
 
 class BoardLink:
