@@ -63,6 +63,12 @@ class Backend(abc.ABC):
         """Target description (e.g. a board's HELLO), or None."""
         return None
 
+    def identity(self) -> dict | None:
+        """What makes this target *this* target (a board's uid, boot count, state digest), or None
+        where there is nothing to tell apart. A run records it; resuming or continuing a run on a
+        target whose identity changed underneath it is refused."""
+        return None
+
     def limits(self) -> dict[str, tuple[float, float]]:
         """The range a parameter can hold on the target, in graph units, where the target is
         narrower than the graph's bounds (a device's conductance range); {} if it is not. The
