@@ -1,8 +1,10 @@
 """The array of resistive devices: hidden per-device state and its response to pulses.
 
 Device-to-device parameters are drawn once from ``seed``; cycle-to-cycle and read noise come
-from ``noise_seed``. Pulses are applied one at a time, so n pulses near a bound give less than
-n steps.
+from ``noise_seed``. Pulses act one at a time, so n pulses near a bound give less than n steps —
+but never by looping over devices: a deterministic response (no cycle-to-cycle noise, constant
+step or soft bounds) is applied in closed form, and otherwise each round of pulses updates every
+device that still has one to take at once.
 """
 from __future__ import annotations
 
@@ -42,20 +44,48 @@ class Crossbar:
         self.noise = np.random.default_rng(noise_seed)
 
     def pulse(self, counts: np.ndarray) -> None:
-        """Apply ``counts[i, j]`` signed pulses to device (i, j), one pulse at a time."""
-        counts = np.asarray(counts)
-        n = np.abs(counts)
-        up = counts > 0
-        for k in range(int(n.max(initial=0))):
-            active = (n > k) & ~self.stuck
-            if not active.any():
-                continue
-            g = self.g[active]
-            lo, hi, u = self.g_lo[active], self.g_hi[active], up[active]
-            step = np.where(u, self.dw_up[active], -self.dw_down[active]) * response_factor(self.config, (g - lo) / (hi - lo), u)
-            if self.config.dw_min_std:
-                step = step * (1.0 + self.config.dw_min_std * self.noise.standard_normal(step.shape))
-            self.g[active] = np.clip(g + step, lo, hi)
+        """Apply ``counts[i, j]`` signed pulses to device (i, j), as if one at a time."""
+        counts = np.where(self.stuck, 0, np.asarray(counts, dtype=np.int64))
+        if not counts.any():
+            return
+        c = self.config
+        if not c.dw_min_std and c.response in ("constant_step", "soft_bounds"):
+            self._pulse_closed_form(counts)
+        else:
+            self._pulse_rounds(counts)
+
+    def _pulse_closed_form(self, counts: np.ndarray) -> None:
+        """n pulses of one sign at once. Constant step: the steps never change sign, so clipping
+        the sum once equals clipping after each pulse. Soft bounds: each pulse shrinks the distance
+        to the bound it moves towards by the factor 1 − dw/(g_hi − g_lo), so n pulses by its n-th power."""
+        n, up = np.abs(counts), counts > 0
+        g, lo, hi = self.g, self.g_lo, self.g_hi
+        if self.config.response == "constant_step":
+            new = g + np.where(up, self.dw_up, -self.dw_down) * n
+        else:
+            span = hi - lo
+            shrink = np.maximum(0.0, 1.0 - np.where(up, self.dw_up, self.dw_down) / span) ** n
+            new = np.where(up, hi - (hi - g) * shrink, lo + (g - lo) * shrink)
+        np.copyto(g, np.clip(new, lo, hi), where=n > 0)
+
+    def _pulse_rounds(self, counts: np.ndarray) -> None:
+        """Round k applies the k-th pulse of every device that has more than k: devices sorted by
+        count, so each round is a leading slice (work ∝ the pulses sent, not rounds × devices)."""
+        flat = counts.reshape(-1)
+        idx = np.flatnonzero(flat)
+        n = np.abs(flat[idx])
+        order = np.argsort(-n, kind="stable")
+        idx, n = idx[order], n[order]
+        up = flat[idx] > 0
+        g, lo, hi = self.g.reshape(-1)[idx], self.g_lo.reshape(-1)[idx], self.g_hi.reshape(-1)[idx]
+        dw = np.where(up, self.dw_up.reshape(-1)[idx], -self.dw_down.reshape(-1)[idx])
+        std = self.config.dw_min_std
+        for m in np.searchsorted(-n, -np.arange(n[0]), side="left"):  # devices with more than k pulses
+            step = dw[:m] * response_factor(self.config, (g[:m] - lo[:m]) / (hi[:m] - lo[:m]), up[:m])
+            if std:
+                step *= 1.0 + std * self.noise.standard_normal(m)
+            g[:m] = np.clip(g[:m] + step, lo[:m], hi[:m])
+        self.g.reshape(-1)[idx] = g
 
     def write_analog(self, dg: np.ndarray) -> None:
         """Exact analog update (ideal model): g += Δg, clipped to the device's range."""

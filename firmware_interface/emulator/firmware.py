@@ -19,7 +19,18 @@ from ..protocol import (MAX_FRAGMENTS, MIN_FRAME, MIN_STEP_FACTOR, RECORDED, REP
                         STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status, largest_reply)
 from .board_config import BoardConfig
 from .crossbar import Crossbar, response_factor
-from .network import NoReference, solve
+from .network import Network, NoReference, solve
+
+
+def drop_squares_difference(V0: np.ndarray, V1: np.ndarray, R: int) -> np.ndarray:
+    """Σ over samples of (ΔV0)² − (ΔV1)² per device, ΔV = V_row − V_col; (k, R + C) line voltages in.
+
+    Written as Σ (ΔV0 − ΔV1)(ΔV0 + ΔV1), which splits into per-line sums and two (R, k)·(k, C)
+    matrix products: no (k, R, C) temporary, and no cancellation between the two squares (whose
+    difference is O(η) of either in coupled learning)."""
+    p, q = V0[:, :R] - V1[:, :R], V0[:, R:] - V1[:, R:]
+    r, t = V0[:, :R] + V1[:, :R], V0[:, R:] + V1[:, R:]
+    return (p * r).sum(axis=0)[:, None] + (q * t).sum(axis=0)[None, :] - p.T @ t - r.T @ q
 
 
 class CommandError(Exception):
@@ -396,47 +407,43 @@ class Firmware:
         inputs = self._volts(samples[:, :n_drive].ravel(), "input").reshape(k, n_drive)
         targets = self._volts(samples[:, n_drive:].ravel(), "target").reshape(k, n_out)
         G = self.crossbar.g.copy()
-        dg = np.zeros((R, C))
-        first, second = [], []
         quantize = self.config.device.periphery.quantize
+        base = np.where(self.modes == LineMode.DRIVE, self.volts, 0.0)
+        volts = np.repeat(base[None], k, axis=0)
+        if n_drive:
+            volts[:, driven] = inputs
         try:
-            for s in range(k):
-                volts = self.volts.copy()
-                if n_drive:
-                    volts[driven] = inputs[s]
-                V0 = self._sense_state(G, self.modes, volts, floating, first)
-                if mode == LearnMode.CL:
-                    clamp = V0[outs] + param * (targets[s] - V0[outs])
-                    if quantize:
-                        clamp = np.rint(clamp / self.caps.v_lsb) * self.caps.v_lsb
-                    modes2 = self.modes.copy()
-                    modes2[outs] = LineMode.DRIVE
-                    volts[outs] = clamp
-                    V1 = self._sense_state(G, modes2, volts, floating, second)
-                    scale = alpha / param  # (α/η)·[(ΔV^F)² − (ΔV^C)²]
-                else:
-                    V1 = self._sense_state(G, self.modes, volts, floating, second, outs, param, targets[s])
-                    scale = alpha / (2 * param)  # −α/(2β)·[(ΔV^β)² − (ΔV^0)²]
-                dV0 = V0[:R, None] - V0[None, R:]
-                dV1 = V1[:R, None] - V1[None, R:]
-                dg += scale * (dV0 ** 2 - dV1 ** 2)
+            free = Network(G, self.modes)
+            V0, first = self._sense_state(free, volts, floating)
+            if mode == LearnMode.CL:
+                clamp = V0[:, outs] + param * (targets - V0[:, outs])
+                if quantize:
+                    clamp = np.rint(clamp / self.caps.v_lsb) * self.caps.v_lsb
+                modes2 = self.modes.copy()
+                modes2[outs] = LineMode.DRIVE
+                volts[:, outs] = clamp
+                V1, second = self._sense_state(Network(G, modes2), volts, floating)
+                scale = alpha / param  # (α/η)·[(ΔV^F)² − (ΔV^C)²]
+            else:
+                V1, second = self._sense_state(Network(G, self.modes, outs, param), volts, floating, targets)
+                scale = alpha / (2 * param)  # −α/(2β)·[(ΔV^β)² − (ΔV^0)²]
         except NoReference as exc:
             raise CommandError(Status.NOT_CONFIGURED, str(exc)) from None
-        n, t_read = self._apply_dg(dg, bool(flags & STATE_AWARE))
+        n, t_read = self._apply_dg(scale * drop_squares_difference(V0, V1, R), bool(flags & STATE_AWARE))
         body = (Writer().put("u32", int(np.abs(n).sum())).put("u16", floating.size).put("u16", k)
-                .array(floating, "u2").array(np.concatenate(first), "i4").array(np.concatenate(second), "i4"))
+                .array(floating, "u2").array(first, "i4").array(second, "i4"))
         if flags & REPORT_PULSES:
             body.sparse(n)
         return body.bytes(), 2 * self._t_convert(k) + t_read + self._t_pulses(n, self.config.timing.pulse_width_ns)
 
-    def _sense_state(self, G, modes, volts, floating, log, nudge=None, beta=0.0, target=None) -> np.ndarray:
-        """Relax the network, convert the floating lines; the board's view of all line voltages."""
-        V, _ = solve(G, modes, volts, nudge, beta, target)
-        codes, seen = self._adc(V[floating], self.caps.v_adc_lsb)
-        log.append(codes)
-        view = np.where(modes == LineMode.DRIVE, volts, 0.0)
-        view[floating] = np.where(modes[floating] == LineMode.FLOAT, seen, view[floating])
-        return view
+    def _sense_state(self, net: Network, volts, floating, nudge_v=None) -> tuple[np.ndarray, np.ndarray]:
+        """Relax the network for every sample, convert the floating lines: the board's view of all
+        line voltages (k, R + C) and the ADC codes (k, n_floating) it reports."""
+        V = net.voltages(volts, nudge_v)
+        codes, seen = self._adc(V[:, floating], self.caps.v_adc_lsb)
+        view = np.where(net.drive, volts, 0.0)
+        view[:, floating] = np.where(net.floating[floating], seen, view[:, floating])
+        return view, codes
 
     def _get_counters(self, msg, r):
         r.end()

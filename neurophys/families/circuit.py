@@ -10,16 +10,32 @@ descends as η → 0, with rate 2α (for one output, the task gradient up to the
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..ir.graph import Graph
 from ..physics.circuit import Circuit
 
 COSTS = ("task", "kron")
+_RECENT = 4  # circuits kept: a HIL step asks for the gradient, the task gradient and the rule's update at one θ
+_circuits: list[tuple[weakref.ref, str, Circuit]] = []
+
+
+def circuit_of(graph: Graph, input_mode: str = "voltage") -> Circuit:
+    """The Circuit of `graph`, shared by the calls made on the same graph object: its Laplacian
+    and factorisations are rebuilt only when the conductances change (the Circuit checks)."""
+    for ref, mode, c in _circuits:
+        if ref() is graph and mode == input_mode and c.couplings is graph.couplings:
+            return c
+    c = Circuit(graph, input_mode)
+    _circuits.insert(0, (weakref.ref(graph), input_mode, c))
+    del _circuits[_RECENT:]
+    return c
 
 
 def phases(graph: Graph, x, y, circuit: Circuit | None = None) -> dict[str, np.ndarray]:
-    c = circuit or Circuit(graph)
+    c = circuit or circuit_of(graph)
     r = graph.rule
     free = c.solve(x)
     if r.family == "coupled_learning":
@@ -33,37 +49,38 @@ def phases(graph: Graph, x, y, circuit: Circuit | None = None) -> dict[str, np.n
 
 def update_from_phases(graph: Graph, c: Circuit, states) -> dict[str, np.ndarray]:
     r = graph.rule
-    sq = {k: np.mean(c.edge_drops(V) ** 2, axis=0) for k, V in states.items()}
+    # mean (ΔV_a)² − (ΔV_b)² per edge, as mean (ΔV_a − ΔV_b)(ΔV_a + ΔV_b): no cancellation of two squares
+    diff = lambda a, b: c.mean_drop_product(states[a] - states[b], states[a] + states[b])
     if r.family == "coupled_learning":
-        dk = (r.lr / r.eta) * (sq["free"] - sq["clamped"])
-    elif "minus" in sq:
-        dk = -(r.lr / (4 * r.beta)) * (sq["plus"] - sq["minus"])
+        dk = (r.lr / r.eta) * diff("free", "clamped")
+    elif "minus" in states:
+        dk = -(r.lr / (4 * r.beta)) * diff("plus", "minus")
     else:
-        dk = -(r.lr / (2 * r.beta)) * (sq["plus"] - sq["free"])
+        dk = -(r.lr / (2 * r.beta)) * diff("plus", "free")
     return c.split(dk)
 
 
 def local_update(graph: Graph, x, y, input_mode: str = "voltage") -> dict[str, np.ndarray]:
-    c = Circuit(graph, input_mode)
+    c = circuit_of(graph, input_mode)
     return update_from_phases(graph, c, phases(graph, x, y, c))
 
 
 def outputs(graph: Graph, x) -> np.ndarray:
-    c = Circuit(graph)
+    c = circuit_of(graph)
     return c.solve(x)[:, c.out]
 
 
 def loss(graph: Graph, x, y, cost: str = "task", at: Graph | None = None, input_mode: str = "voltage") -> float:
-    c = Circuit(graph, input_mode)
+    c = circuit_of(graph, input_mode)
     D = c.solve(x)[:, c.out] - y
     if cost == "kron":
-        S = Circuit(at or graph, input_mode).output_conductance()
+        S = circuit_of(at or graph, input_mode).output_conductance()
         return float(np.mean(0.5 * np.einsum("bi,ij,bj->b", D, S, D)))
     return float(np.mean(0.5 * np.sum(D ** 2, axis=1)))
 
 
 def exact_gradient(graph: Graph, x, y, cost: str = "task", input_mode: str = "voltage") -> dict[str, np.ndarray]:
-    c = Circuit(graph, input_mode)
+    c = circuit_of(graph, input_mode)
     V = c.solve(x)
     D = V[:, c.out] - y
     g_out = D @ c.output_conductance() if cost == "kron" else D

@@ -1,16 +1,57 @@
-"""Linear resistor networks: Kirchhoff's laws solved with scipy.sparse.
+"""Linear resistor networks: Kirchhoff's laws.
 
 Node voltages V over all circuit populations (in graph order). Source nodes (input, ground) are
 voltage sources; the rest float. With `input_mode="current"`, input nodes instead float with the
 data injected as currents (the case where the conservation law breaks). The Laplacian
-L = Σ_e k_e (e_u − e_v)(e_u − e_v)ᵀ is assembled from the graph's conductances on every solve, so
-parameter updates are always seen.
+L = Σ_e k_e (e_u − e_v)(e_u − e_v)ᵀ is built from the graph's conductances as they are at each
+solve, so parameter updates are always seen; the reduced system of one set of held nodes is
+factored once and reused (the free state and the adjoint share it, a batch is one solve).
+
+Layered networks are dense bipartite blocks, so below a few thousand nodes the Laplacian is held
+dense (numpy/LAPACK); scipy.sparse is used only where the size and sparsity call for it. When no
+edge joins two free nodes (sources wired straight to the outputs) the reduced system is diagonal.
 """
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg as la
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+DENSE_NODES = 2048  # below this, or when at least 1/32 of the node pairs are edges, solve dense
+
+
+class _Reduced:
+    """L[free, free] (+ a diagonal nudge), factored: the cheapest exact solver its structure allows."""
+
+    def __init__(self, L, free: np.ndarray, fixed: np.ndarray, diag_only: bool, nudge: np.ndarray | None):
+        self.free, self.fixed = free, fixed
+        dense = isinstance(L, np.ndarray)
+        A = L[np.ix_(free, free)] if dense else L[free][:, free]
+        self.coupling = L[np.ix_(free, fixed)] if dense else L[free][:, fixed]  # rhs = −coupling @ V_fixed
+        if diag_only:
+            self.diag = (np.diag(A) if dense else A.diagonal()).astype(float) + (0.0 if nudge is None else nudge)
+            self.kind = "diag"
+        elif dense:
+            A = A + np.diag(nudge) if nudge is not None else A
+            try:
+                self.factor, self.kind = la.cho_factor(A, check_finite=False), "cho"
+            except np.linalg.LinAlgError:  # a negative nudge (symmetric EP's −β phase) may leave it indefinite
+                self.factor, self.kind = la.lu_factor(A, check_finite=False), "lu"
+        else:
+            if nudge is not None:
+                A = A + sp.diags(nudge)
+            self.factor, self.kind = spla.splu(sp.csc_matrix(A)), "splu"
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """A⁻¹ rhs for rhs (n_free, B)."""
+        if self.kind == "diag":
+            return rhs / self.diag[:, None]
+        if self.kind == "cho":
+            return la.cho_solve(self.factor, rhs, check_finite=False)
+        if self.kind == "lu":
+            return la.lu_solve(self.factor, rhs, check_finite=False)
+        return self.factor.solve(np.ascontiguousarray(rhs))
 
 from ..ir.graph import Graph
 
@@ -39,8 +80,19 @@ class Circuit:
         self.u = np.concatenate([self.offset[c.src] + c.edges[:, 0] for c in graph.couplings])
         self.v = np.concatenate([self.offset[c.dst] + c.edges[:, 1] for c in graph.couplings])
         self.sizes = [len(c.edges) for c in graph.couplings]
-        pos = {n: i for i, n in enumerate(self.free)}
-        self.out_in_free = np.array([pos[i] for i in self.out])
+        self._k, self._L, self._systems = None, None, {}
+        n = self.n  # flat positions of each edge in an n×n array, and whether any node pair repeats
+        self._uv, self._vu = self.u * n + self.v, self.v * n + self.u
+        self._simple = np.unique(np.minimum(self._uv, self._vu)).size == len(self.u) and not (self.u == self.v).any()
+        self._blocks, start = [], 0  # per coupling: its population blocks and where its edges sit in them
+        sizes = {p.name: p.size for p in graph.populations}
+        for c in graph.couplings:
+            ns, nd = sizes[c.src], sizes[c.dst]
+            src = slice(self.offset[c.src], self.offset[c.src] + ns)
+            dst = slice(self.offset[c.dst], self.offset[c.dst] + nd)
+            edges = slice(start, start + len(c.edges))
+            self._blocks.append((src, dst, c.edges[:, 0] * nd + c.edges[:, 1], edges, 4 * len(c.edges) >= ns * nd))
+            start += len(c.edges)
 
     @property
     def k(self) -> np.ndarray:
@@ -53,6 +105,39 @@ class Circuit:
         vals = np.concatenate([k, k, -k, -k])
         return sp.csc_matrix((vals, (rows, cols)), shape=(self.n, self.n))
 
+    def _dense_laplacian(self, k: np.ndarray) -> np.ndarray:
+        n = self.n
+        if self._simple:  # each node pair at most once: plain stores
+            L = np.zeros((n, n))
+            flat = L.reshape(-1)
+            flat[self._uv] = -k
+            flat[self._vu] = -k
+        else:
+            L = -(np.bincount(self._uv, k, n * n) + np.bincount(self._vu, k, n * n)).reshape(n, n)
+        L[np.diag_indices(n)] += np.bincount(self.u, k, n) + np.bincount(self.v, k, n)
+        return L
+
+    def _system(self, fixed: np.ndarray, nudge: tuple[np.ndarray, float] | None = None) -> _Reduced:
+        """The reduced system for the held nodes `fixed` (and a nudge conductance on some free nodes),
+        factored once per parameter state."""
+        k = self.k
+        if self._k is None or not np.array_equal(k, self._k):
+            dense = self.n <= DENSE_NODES or 32 * 2 * len(k) >= self.n * self.n
+            self._k, self._systems = k.copy(), {}
+            self._L = self._dense_laplacian(k) if dense else self.laplacian()
+        key = (fixed.tobytes(), None if nudge is None else (nudge[0].tobytes(), float(nudge[1])))
+        if key not in self._systems:
+            held = np.zeros(self.n, bool)
+            held[fixed] = True
+            free = np.flatnonzero(~held)
+            diag_only = not (~held[self.u] & ~held[self.v]).any()  # no edge joins two free nodes
+            extra = None
+            if nudge is not None:
+                extra = np.zeros(free.size)
+                extra[np.searchsorted(free, nudge[0])] = nudge[1]
+            self._systems[key] = _Reduced(self._L, free, fixed, diag_only, extra)
+        return self._systems[key]
+
     def source_voltages(self, x) -> np.ndarray:
         """(B, n) voltages with the sources set (inputs = x, ground = 0) and free nodes 0."""
         x = np.atleast_2d(np.asarray(x, float))
@@ -64,33 +149,49 @@ class Circuit:
     def solve(self, x, *, clamp: np.ndarray | None = None, nudge: tuple[float, np.ndarray] | None = None) -> np.ndarray:
         """Node voltages (B, n). `clamp`: output voltages held (B, n_out) (coupled learning's
         clamped state); `nudge`: (β, V_T) — current β(V_T − V_O) injected at each output (EP)."""
-        L = self.laplacian()
+        if self.input_mode == "current" and self.src.size == 0:
+            raise ValueError("a current-driven circuit needs a ground node")
         V = self.source_voltages(x)
-        fixed = self.src if clamp is None else np.concatenate([self.src, self.out])
+        fixed = self.src if clamp is None else np.sort(np.concatenate([self.src, self.out]))
         if clamp is not None:
             V[:, self.out] = clamp
-        free = np.setdiff1d(np.arange(self.n), fixed) if clamp is not None else self.free
-        if free.size == 0:
+        if fixed.size == self.n:
             return V
-        A = L[free][:, free]
-        rhs = -(L[free][:, fixed] @ V[:, fixed].T)
+        system = self._system(fixed, None if nudge is None else (self.out, nudge[0]))
+        free = system.free
+        rhs = -(system.coupling @ V[:, fixed].T)
         if self.input_mode == "current":
             inj = np.zeros((self.n, len(V)))
             inj[self.inputs] = np.atleast_2d(np.asarray(x, float)).T
             rhs += inj[free]
         if nudge is not None:
             beta, target = nudge
-            pos = np.searchsorted(free, self.out)
-            A = A + sp.csc_matrix((np.full(len(pos), beta), (pos, pos)), shape=A.shape)
-            rhs[pos] += beta * np.atleast_2d(target).T
-        if self.input_mode == "current" and self.src.size == 0:
-            raise ValueError("a current-driven circuit needs a ground node")
-        V[:, free] = spla.splu(sp.csc_matrix(A)).solve(np.ascontiguousarray(rhs)).T
+            rhs[np.searchsorted(free, self.out)] += beta * np.atleast_2d(target).T
+        V[:, free] = system.solve(rhs).T
         return V
 
     def edge_drops(self, V: np.ndarray) -> np.ndarray:
         """ΔV_e = V_u − V_v per sample, shape (B, E)."""
         return V[:, self.u] - V[:, self.v]
+
+    def mean_drop_product(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        """Batch mean of (A_u − A_v)(B_u − B_v) per edge, for node arrays A, B (batch, n).
+
+        Expanded as mean(A_u B_u) + mean(A_v B_v) − mean(A_u B_v) − mean(A_v B_u): the first two
+        are per node, the cross terms of a coupling whose edges fill much of its population block
+        (layered nets) come from two block products AᵀB, cheaper than gathering every edge for
+        every sample; a sparse coupling gathers."""
+        k = len(A)
+        node = np.einsum("bi,bi->i", A, B) / k
+        out = np.empty(len(self.u))
+        for (src, dst, flat, edges, dense) in self._blocks:
+            u, v = self.u[edges], self.v[edges]
+            if dense:
+                cross = (A[:, src].T @ B[:, dst]).reshape(-1)[flat] + (B[:, src].T @ A[:, dst]).reshape(-1)[flat]
+            else:
+                cross = np.einsum("be,be->e", A[:, u], B[:, v]) + np.einsum("be,be->e", A[:, v], B[:, u])
+            out[edges] = node[u] + node[v] - cross / k
+        return out
 
     def split(self, per_edge: np.ndarray) -> dict[str, np.ndarray]:
         """A per-edge vector back to per-coupling arrays, keyed by coupling name (trainable only)."""
@@ -99,17 +200,17 @@ class Circuit:
 
     def adjoint(self, V: np.ndarray, g_out: np.ndarray) -> np.ndarray:
         """dL/dk per edge, averaged over the batch, for L whose ∂L/∂V_out per sample is g_out."""
-        L = self.laplacian()
-        A = L[self.free][:, self.free]
-        g = np.zeros((len(self.free), len(V)))
-        g[self.out_in_free] = g_out.T
+        system = self._system(self.src)
+        g = np.zeros((len(system.free), len(V)))
+        g[np.searchsorted(system.free, self.out)] = g_out.T
         lam = np.zeros_like(V)
-        lam[:, self.free] = spla.splu(sp.csc_matrix(A)).solve(g).T
-        return -np.mean((lam[:, self.u] - lam[:, self.v]) * (V[:, self.u] - V[:, self.v]), axis=0)
+        lam[:, system.free] = system.solve(g).T
+        return -self.mean_drop_product(lam, V)
 
     def output_conductance(self) -> np.ndarray:
         """S: the Kron-reduced conductance matrix seen from the outputs with every source held."""
-        L = self.laplacian().toarray()
+        self._system(self.src)  # (re)builds the Laplacian for the present conductances
+        L = self._L if isinstance(self._L, np.ndarray) else self._L.toarray()
         hid = np.setdiff1d(self.free, self.out)
         S = L[np.ix_(self.out, self.out)]
         if hid.size:
