@@ -21,7 +21,8 @@ from .codec import Reader, Writer
 from .errors import (BoardError, BoardException, BoardReset, BoardTimeout, EnvelopeError,
                      MalformedFrame, PortError, ProtocolMismatch)
 from .framing import BadFrame, FrameDecoder, Reassembler, fragment
-from .protocol import (MIN_FRAME, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE, UNIT_CODE, Flag,
+from .protocol import (FREE_ONLY, MIN_FRAME, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE,
+                       UNIT_CODE, Flag,
                        LearnMode, LineMode, Msg, Status)
 from .results import Counters, LearnResult, LinkStats, Measurement, ProgramResult, UpdateResult
 
@@ -333,6 +334,24 @@ class Board:
         return codes * caps.g_lsb
 
     @_command
+    def read_devices(self, index) -> np.ndarray:
+        """Conductances (S) of the listed devices (flat index r·C + c, any order), as READ_DEVICES
+        returns them (firmware >= 1.2): what a sampled audit reads instead of the whole array."""
+        caps = self.caps
+        if not caps.device_reads:
+            raise EnvelopeError(f"read_devices: READ_DEVICES needs firmware >= 1.2; the board has "
+                                f"{caps.firmware_major}.{caps.firmware_minor}")
+        index = np.asarray(index, dtype=np.int64).ravel()
+        if index.size == 0 or ((index < 0) | (index >= caps.rows * caps.cols)).any():
+            raise EnvelopeError(f"read_devices: {index.size} indices; each must be in 0..{caps.rows * caps.cols - 1}")
+        rows = np.unique(index // caps.cols).size
+        r = self._transact(Msg.READ_DEVICES, Writer().put("u32", index.size).array(index, "u4").bytes(),
+                           self._exec_bound(rows), 2 * index.size)
+        codes = r.array("u2", index.size)
+        r.end()
+        return codes * caps.g_lsb
+
+    @_command
     def program(self, targets, origin: tuple[int, int] = (0, 0), tol: float | None = None,
                 max_iters: int | None = None) -> ProgramResult:
         """Write-verify ``targets`` (S). ``tol`` defaults to the nominal pulse step."""
@@ -412,7 +431,7 @@ class Board:
     @_command
     def local_learn(self, mode: str, outputs, targets, *, alpha: float, eta: float | None = None,
                     beta: float | None = None, inputs=None, report_pulses: bool = False,
-                    state_aware: bool = False) -> LearnResult:
+                    state_aware: bool = False, free_only: bool = False, states: bool = True) -> LearnResult:
         """Coupled learning (``mode="cl"``, nudge ``eta``) or circuit EP (``mode="ep"``, nudge
         conductance ``beta`` in S) run by the board on its configured lines.
 
@@ -420,8 +439,15 @@ class Board:
         ``inputs``: optional (k, n_driven) volts replacing the driven lines' voltages per sample,
         in ascending line order; the board sums the k updates. ``state_aware``: the board counts
         pulses with each device's nominal step at its present conductance (PROTOCOL.md, LOCAL_LEARN).
+        ``free_only`` (α = 0): relax the free state alone; ``states=False``: no voltages come back
+        (firmware >= 1.2 for either; ``second`` is then empty, and ``free`` too without states).
         """
         caps = self.caps
+        if (free_only or not states) and not caps.device_reads:
+            raise EnvelopeError(f"local_learn: free_only/states=False need firmware >= 1.2; the board has "
+                                f"{caps.firmware_major}.{caps.firmware_minor}")
+        if free_only and alpha != 0:
+            raise EnvelopeError(f"local_learn: free_only learns nothing, alpha must be 0 (got {alpha!r})")
         if state_aware and not caps.state_aware_learning:
             raise EnvelopeError(f"local_learn: state-aware pulse counts need firmware >= 1.1; the board has "
                                 f"{caps.firmware_major}.{caps.firmware_minor}")
@@ -456,19 +482,22 @@ class Board:
             caps.check_shape(drive_v, (k, n_driven), "local_learn inputs")
             drive = caps.dac_codes(drive_v, "local_learn input")
         samples = np.concatenate([drive, caps.dac_codes(tgt, "local_learn target")], axis=1)
-        flags = (REPORT_PULSES if report_pulses else 0) | (STATE_AWARE if state_aware else 0)
+        flags = ((REPORT_PULSES if report_pulses else 0) | (STATE_AWARE if state_aware else 0)
+                 | (FREE_ONLY if free_only else 0) | (0 if states else NO_STATES))
         payload = (Writer().put("u8", m).put("u8", flags)
                    .put("f64", float(param)).put("f64", float(alpha)).put("u16", outs.size).put("u16", k)
                    .put("u16", drive.shape[1]).array(outs, "u2").array(samples, "i2").bytes())
         n_float = caps.lines - n_driven
-        size = 8 + 2 * n_float + 8 * k * n_float + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
+        phases = 1 if free_only else 2
+        size = 8 + (2 * n_float + 4 * phases * k * n_float if states else 0) + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
         r = self._transact(Msg.LOCAL_LEARN, payload,
-                           self._exec_bound(2 * k + (caps.rows if state_aware else 0),
+                           self._exec_bound(phases * k + (caps.rows if state_aware else 0),
                                             caps.rows * caps.max_pulse_count), size)
         total, nf, kk = r.get("u32"), r.get("u16"), r.get("u16")
-        lines = r.array("u2", nf).astype(np.int64)
-        free = r.array("i4", kk * nf).reshape(kk, nf) * caps.v_adc_lsb
-        second = r.array("i4", kk * nf).reshape(kk, nf) * caps.v_adc_lsb
+        shown = nf if states else 0
+        lines = r.array("u2", shown).astype(np.int64)
+        free = r.array("i4", kk * shown).reshape(kk, shown) * caps.v_adc_lsb
+        second = (r.array("i4", kk * shown).reshape(kk, shown) if phases == 2 else np.zeros((kk, 0))) * caps.v_adc_lsb
         pulse_map = r.sparse((caps.rows, caps.cols)) if report_pulses else None
         r.end()
         return LearnResult(lines, free, second, total, pulse_map)

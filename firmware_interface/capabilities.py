@@ -25,6 +25,7 @@ _SESSION = {"boot_count": "u32", "last_valid": "u8", "last_seq": "u16", "last_cr
 
 
 STATE_AWARE_SINCE = (1, 1)
+READ_DEVICES_SINCE = (1, 2)  # READ_DEVICES; LOCAL_LEARN's free-only and no-states flags
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class Capabilities:
     def state_aware_learning(self) -> bool:
         """LOCAL_LEARN flag bit1 (state-aware pulse counts) is firmware 1.1's; older boards refuse it."""
         return (self.firmware_major, self.firmware_minor) >= STATE_AWARE_SINCE
+
+    @property
+    def device_reads(self) -> bool:
+        """READ_DEVICES (a list of devices read back) and LOCAL_LEARN flag bits 2–3 are firmware 1.2's."""
+        return (self.firmware_major, self.firmware_minor) >= READ_DEVICES_SINCE
 
     # -- envelope checks (raise before anything is sent) --------------------------------------
     def dac_codes(self, volts, what: str) -> np.ndarray:

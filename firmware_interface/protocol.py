@@ -32,6 +32,7 @@ class Msg(IntEnum):
     PULSE = 0x22
     UPDATE_OUTER = 0x23
     LOCAL_LEARN = 0x24
+    READ_DEVICES = 0x25
     GET_COUNTERS = 0x30
     NACK = 0x7F
 
@@ -74,6 +75,10 @@ RECORDED = frozenset(Msg) - {Msg.HELLO, Msg.NACK}
 REPORT_PULSES = 0x01
 #: Request flag bit of LOCAL_LEARN: count pulses with each device's step at its present conductance.
 STATE_AWARE = 0x02
+#: Request flag bit of LOCAL_LEARN (firmware 1.2): relax the free state only (α must be 0), no second state.
+FREE_ONLY = 0x04
+#: Request flag bit of LOCAL_LEARN (firmware 1.2): reply without the measured line voltages.
+NO_STATES = 0x08
 #: State-aware pulse counts assume a step no smaller than this fraction of dw_min (≤ 10× the pulses).
 MIN_STEP_FACTOR = 0.1
 #: Fragments per message are counted in a u8.
@@ -93,7 +98,7 @@ def largest_reply(rows: int, cols: int, max_batch: int, max_payload: int) -> int
         max_payload - 4,  # PING echo (PING data is limited to max_payload - 4)
         8 * lines,  # MEASURE
         4 * max_batch * max(rows, cols),  # MVM, MVM_T
-        10 + 2 * devices,  # PROGRAM (READ_CONDUCTANCES is smaller)
+        10 + 2 * devices,  # PROGRAM (READ_CONDUCTANCES and READ_DEVICES are smaller)
         4 + 4 + 6 * devices,  # UPDATE_OUTER with its pulse map
         12 + 2 * lines + 8 * max_batch * lines + 6 * devices,  # LOCAL_LEARN with its pulse map
         31 + 8 * devices,  # GET_COUNTERS

@@ -27,7 +27,12 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=20, help="steps (stat: repeats; sweep: steps per value); default 20")
     p.add_argument("--values", help="sweep values, comma-separated, e.g. 1e-3,1e-2,1e-1")
     p.add_argument("--k", type=float, default=4.0, help="stat: pass when |mean(u) − E[u]| ≤ k·σ/√n (default 4)")
-    p.add_argument("--eval-every", type=int, default=1, help="evaluate loss/accuracy every N steps (default 1)")
+    p.add_argument("--eval-every", type=int, default=10, help="evaluate loss/accuracy (free phase) every N steps and "
+                                                             "after the last (default 10)")
+    p.add_argument("--audit", type=float, metavar="F", help="train: read back a random fraction F of the parameters each "
+                                                            "step (metrics with confidence intervals) instead of all")
+    p.add_argument("--full-every", type=int, default=10, metavar="N", help="with --audit: a full read every N steps "
+                                                                         "and at the end (default 10)")
     p.add_argument("--seed", type=int, default=None, help="batch order seed (default: the file's training.seed)")
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/hil-<graph>-<backend>-<time>/)")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout instead of the table")
@@ -92,7 +97,7 @@ def cmd_hil(args) -> int:
     try:
         with open_backend(args.backend, board=args.board, graph=graph, emulator=emulator, **options) as backend:
             summary = run(graph, backend, args.mode, args.steps, out, values=values, k=args.k,
-                          eval_every=args.eval_every, seed=args.seed)
+                          eval_every=args.eval_every, seed=args.seed, audit=args.audit, full_every=args.full_every)
     except BoardException as exc:  # a port that is not there, a link that failed: say which, no traceback
         print(f"error: board {args.board or '(embedded emulator)'}: {exc}", file=sys.stderr)
         log = Path(out) / "log.jsonl"

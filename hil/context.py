@@ -24,8 +24,10 @@ class Context:
     log: JsonLines
     k: float = 4.0
     values: tuple[float, ...] = ()
-    eval_every: int = 1
+    eval_every: int = 10
     show_progress: bool = True
+    audit: float | None = None  # fraction of the parameters read back per step (None: all of them)
+    full_every: int = 10        # with audit: a full read every N steps (and on the first and last)
     records: list[dict] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
 

@@ -20,7 +20,7 @@ def default_out(graph: Graph, backend_name: str) -> Path:
     return Path("runs") / f"hil-{graph.name}-{backend_name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _check(mode: str, steps, k, eval_every, values) -> None:
+def _check(mode: str, steps, k, eval_every, values, audit=None, full_every=10) -> None:
     if mode not in MODES:
         raise ValidationError("mode", f"{mode!r} is not a mode (expected one of {', '.join(MODES)})")
     for name, v in (("steps", steps), ("eval_every", eval_every)):
@@ -32,13 +32,18 @@ def _check(mode: str, steps, k, eval_every, values) -> None:
         raise ValidationError("k", f"{k!r} must be positive")
     if values and mode != "sweep":
         raise ValidationError("values", "only the sweep mode takes values")
+    if audit is not None and (mode != "train" or not 0 < audit <= 1):
+        raise ValidationError("audit", f"{audit!r}: a fraction in (0, 1] of the parameters, in train mode only")
+    if isinstance(full_every, bool) or not isinstance(full_every, int) or full_every <= 0:
+        raise ValidationError("full_every", f"{full_every!r} must be a positive integer")
 
 
 def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | Path | None = None, *,
-        values=(), k: float = 4.0, eval_every: int = 1, seed: int | None = None, progress: bool = True) -> dict:
+        values=(), k: float = 4.0, eval_every: int = 10, seed: int | None = None, progress: bool = True,
+        audit: float | None = None, full_every: int = 10) -> dict:
     """Run `mode` for `steps` steps (stat: repeats; sweep: steps per value) on an open backend and
     return the summary; everything is also written to `out` (default runs/hil-<graph>-<backend>-<time>/)."""
-    _check(mode, steps, k, eval_every, values)
+    _check(mode, steps, k, eval_every, values, audit, full_every)
     if graph.dataset is None:
         raise ValidationError("dataset", "the HIL harness needs a dataset to draw batches from")
     split = load_split(graph.dataset)
@@ -49,7 +54,7 @@ def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | 
     backend.compile(graph)
     with JsonLines(out / "log.jsonl") as log:
         ctx = Context(backend, graph, split, steps, graph.training.seed if seed is None else seed, log, k,
-                      tuple(values), eval_every, progress)
+                      tuple(values), eval_every, progress, audit=audit, full_every=full_every)
         result = MODES[mode](ctx)
     summary = summarize(ctx, mode, result, evaluate(backend.outputs, split, graph.cost.kind))
     summary["out"] = str(out)

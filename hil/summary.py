@@ -28,12 +28,45 @@ def _invariant_drift(ctx: Context, mode: str, mode_result: dict) -> dict | None:
     return out
 
 
+def time_split(recs: list[dict]) -> dict:
+    """Seconds over the run: real wall time by where it went, beside the modelled link/device time."""
+    out = {"wall": {}, "modelled": {}}
+    for r in recs:
+        for part, times in r["time_s"].items():
+            for k, v in times.items():
+                out[part][k] = out[part].get(k, 0.0) + float(v)
+    out["note"] = ("wall: real seconds spent here (host: backend outside board commands; board: inside them, on a "
+                   "pty the emulator; twin: the exact gradient and metrics; eval: learning curves); modelled: what "
+                   "the link (bytes at the baud rate + latency) and the device (reported execution) would take on "
+                   "the real board")
+    return out
+
+
+def audit_summary(ctx: Context) -> dict | None:
+    """How the sampled audit went: how many steps were sampled, the modelled link time per step of
+    sampled and full steps, and how often a sample's interval covered the exact value (full steps)."""
+    audits = [r for r in ctx.records if "audit" in r]
+    if not audits:
+        return None
+    sampled = [r for r in audits if not r["audit"]["full_read"]]
+    full = [r for r in audits if r["audit"]["full_read"]]
+    link = lambda rs: float(np.median([r["time_s"]["modelled"]["link"] for r in rs])) if rs else None
+    cover = {part: {m: float(np.mean([r["audit"]["covered"][part][m] for r in full])) for m in METRICS}
+             for part in ("global", "vs_bounded")} if full else None
+    return {"fraction": ctx.audit, "full_every": ctx.full_every, "level": audits[0]["audit"]["level"],
+            "sampled_per_step": audits[-1]["audit"]["sampled"], "parameters": audits[-1]["audit"]["of"],
+            "sampled_steps": len(sampled), "full_steps": len(full),
+            "link_s_per_step": {"sampled": link(sampled), "full": link(full)},
+            "coverage_on_full_steps": cover,
+            "note": "sampled steps: metrics estimated from the sample (point estimates in the per-step metrics, "
+                    "intervals in each record's audit); full steps: exact, with the sample's interval checked"}
+
+
 def summarize(ctx: Context, mode: str, mode_result: dict, final: dict) -> dict:
     recs = ctx.records
     vs_task = [r["vs_task"]["global"] for r in recs if "vs_task" in r]
     vs_bounded = [r["vs_bounded"]["global"] for r in recs]
     ref = spread([r["reference_rel_error"] for r in recs])
-    time_s = {k: float(sum(r["time_s"][k] for r in recs)) for k in recs[0]["time_s"]}
     return {
         "backend": ctx.backend.name,
         "board": ctx.backend.info(),
@@ -55,5 +88,6 @@ def summarize(ctx: Context, mode: str, mode_result: dict, final: dict) -> dict:
         "twin": mode_result.get("twin"),
         "stat": mode_result.get("stat"),
         "sweep": mode_result.get("sweep"),
-        "time_s": time_s,
+        "audit": audit_summary(ctx),
+        "time_s": time_split(recs),
     }

@@ -50,6 +50,16 @@ def render(summary: dict) -> str:
         for r in summary["sweep"]["results"]:
             lines.append(f"  {p} = {r['value']:<10g}cosine median {_num(r['cosine']['median'], '.6f')}, "
                          f"rel_error median {_num(r['rel_error']['median'])}")
+    a = summary.get("audit")
+    if a:
+        cov = a["coverage_on_full_steps"]
+        lines.append(f"  {'sampled audit':<22}{a['sampled_per_step']} of {a['parameters']} parameters per step on "
+                     f"{a['sampled_steps']} steps, full reads on {a['full_steps']}; modelled link per step "
+                     f"{_num(a['link_s_per_step']['sampled'])} s sampled vs {_num(a['link_s_per_step']['full'])} s full"
+                     + ("" if cov is None else f"; {100 * a['level']:g}% interval covered the exact cosine on "
+                                               f"{100 * cov['global']['cosine']:.0f}% of full steps"))
     t = summary["time_s"]
-    lines.append(f"  {'time (s)':<22}" + ", ".join(f"{k} {v:.3f}" for k, v in t.items()))
+    lines.append(f"  {'time (s), real wall':<22}" + ", ".join(f"{k} {v:.3f}" for k, v in t["wall"].items()))
+    lines.append(f"  {'time (s), modelled':<22}" + ", ".join(f"{k} {v:.3f}" for k, v in t["modelled"].items())
+                 + "   (what the serial link and the board's execution would take)")
     return "\n".join(lines)

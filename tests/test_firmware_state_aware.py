@@ -106,8 +106,8 @@ def test_a_board_refuses_flag_bits_its_firmware_does_not_define():
             board.configure_lines({board.row(0): 0.5, board.col(0): 0.0})
         with pytest.raises(fi.BoardError, match=r"BAD_ARGUMENT: LOCAL_LEARN: flags 0x02: unknown bits for firmware 1\.0"):
             old._transact(Msg.LOCAL_LEARN, _learn_payload(0x02))
-        with pytest.raises(fi.BoardError, match=r"BAD_ARGUMENT: LOCAL_LEARN: flags 0x04: unknown bits for firmware 1\.1"):
-            new._transact(Msg.LOCAL_LEARN, _learn_payload(0x04))
+        with pytest.raises(fi.BoardError, match=r"BAD_ARGUMENT: LOCAL_LEARN: flags 0x10: unknown bits for firmware 1\.2"):
+            new._transact(Msg.LOCAL_LEARN, _learn_payload(0x10))
         assert old.counters().pulses_up.sum() == new.counters().pulses_up.sum() == 0  # nothing applied
         new._transact(Msg.LOCAL_LEARN, _learn_payload(0x02))  # defined from 1.1 on
 
@@ -122,6 +122,6 @@ def test_the_host_asks_for_state_aware_counts_only_where_the_firmware_has_them()
             old.local_learn("cl", [old.col(3)], [0.2], eta=0.5, alpha=1e-6, state_aware=True)
     with fi.serve_tcp(model="reram") as srv:
         with CrossbarBackend(board=srv.url) as b:
-            assert b.options["state_aware"] is True  # firmware 1.1: on by default
+            assert b.options["state_aware"] is True  # firmware >= 1.1: on by default
         with CrossbarBackend(board=srv.url, state_aware=False) as b:
             assert b.options["state_aware"] is False

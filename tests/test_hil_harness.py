@@ -117,8 +117,11 @@ def test_train_on_circuit_ep_agrees_every_step_and_writes_the_outputs(tmp_path):
     assert len(log) == 6 and [r["step"] for r in log] == list(range(6))
     assert all(r["global"]["cosine"] >= 0.9999 for r in log)
     assert all(set(r["params"]) == {"k_in_out", "k_gnd_out"} for r in log)
-    assert all(set(r["time_s"]) == {"host", "link", "device", "twin"} for r in log)
-    assert all({"backend", "twin", "invariant"} <= set(r) for r in log)
+    assert all(set(r["time_s"]) == {"wall", "modelled"} and {"host", "board", "twin"} <= set(r["time_s"]["wall"])
+               and set(r["time_s"]["modelled"]) == {"link", "device"} for r in log)
+    # evaluated every 10 steps by default and after the last: here on the last step only
+    assert [i for i, r in enumerate(log) if "backend" in r] == [5] and "eval" in log[5]["time_s"]["wall"]
+    assert all("invariant" in r for r in log) and "twin" in log[5]
     assert s["reference_rel_error"]["max"] < 1e-12
     assert s["cosine"]["min"] >= 0.9999 and s["cosine"]["min"] <= s["cosine"]["median"] <= s["cosine"]["max"]
     assert s["vs_task"] is None and s["cost"] == "task"
@@ -135,7 +138,8 @@ def test_train_on_circuit_ep_agrees_every_step_and_writes_the_outputs(tmp_path):
     for m in METRIC_KEYS:
         assert set(on_disk[m]) == {"min", "median", "max"}
     assert set(on_disk["reference_rel_error"]) == {"median", "max"}
-    assert {"host", "link", "device"} <= set(on_disk["time_s"])
+    assert {"host", "board", "twin", "eval"} == set(on_disk["time_s"]["wall"])
+    assert {"link", "device"} == set(on_disk["time_s"]["modelled"])
     assert 0.0 <= on_disk["train_accuracy"] <= 1.0 and 0.0 <= on_disk["test_accuracy"] <= 1.0
     assert set(s["plots"]) == {"agreement.png", "scatter.png", "curves.png", "invariant.png"}
     for p in s["plots"]:

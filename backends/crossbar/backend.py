@@ -93,6 +93,24 @@ class CrossbarBackend(Backend):
             after = self._read()
             return {k: after[k] - before[k] for k in before}
 
+    def learn(self, x, y) -> None:
+        """The board's own update, nothing read back (a sampled audit reads what it needs)."""
+        eng = self._engine()
+        with self.link.account(self.timing):
+            self._theta = None
+            eng.learn(np.asarray(x, float), np.asarray(y, float))
+
+    def read_params(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The parameters at the flat positions `sample[name]`, read back by READ_DEVICES (firmware
+        >= 1.2): a few percent of a large array costs a few percent of the link time."""
+        eng = self._engine()
+        if not self.link.caps.device_reads:
+            caps = self.link.caps
+            raise ValidationError("audit", f"the board's firmware {caps.firmware_major}.{caps.firmware_minor} has "
+                                           "no READ_DEVICES (firmware >= 1.2): a sampled audit cannot run on it")
+        with self.link.account(self.timing):
+            return eng.read_params({k: np.asarray(v, np.int64) for k, v in sample.items()})
+
     def get_params(self):
         self._engine()
         with self.link.account(self.timing):

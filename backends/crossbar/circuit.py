@@ -37,6 +37,14 @@ class CircuitOnBoard:
         g = self.link.read_window(self.layout.window)
         return {name: self.scale.from_device(g[r, c]) for name, (r, c) in self.layout.cells.items()}
 
+    def read_params(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The parameters at the given flat positions, by one READ_DEVICES of their devices."""
+        C = self.link.caps.cols
+        index = [self.layout.cells[name][0][i] * C + self.layout.cells[name][1][i] for name, i in sample.items()]
+        g = self.link.read_listed(np.concatenate(index))
+        parts = np.split(g, np.cumsum([len(i) for i in index])[:-1])
+        return {name: self.scale.from_device(p) for name, p in zip(sample, parts)}
+
     def program(self, params: dict[str, np.ndarray]) -> None:
         """Write-verify the window: edges at s·k (clipped to the device range), every other device at g_min."""
         caps = self.link.caps
@@ -68,26 +76,30 @@ class CircuitOnBoard:
                                            f"{self.link.caps.max_batch}")
 
     def learn(self, x: np.ndarray, y: np.ndarray) -> None:
-        """One LOCAL_LEARN over the batch: the board computes and applies the whole update."""
+        """One LOCAL_LEARN over the batch: the board computes and applies the whole update (and, from
+        firmware 1.2, sends back none of the voltages it measured: the host does not use them)."""
         self._check_batch(x)
         r, s, v, B = self.graph.rule, self.scale.siemens_per_unit, self.scale.volts_per_unit, len(x)
         targets = y * v
+        lean = {"states": False} if self.link.caps.device_reads else {}
         if r.family == "coupled_learning":
             self.link.local_learn("cl", self.layout.outputs, targets, alpha=s * r.lr / (v * v * B), eta=r.eta,
-                                  inputs=self._drive(x), state_aware=self.state_aware)
+                                  inputs=self._drive(x), state_aware=self.state_aware, **lean)
         else:
             self.link.local_learn("ep", self.layout.outputs, targets, alpha=s * s * r.lr / (v * v * B),
-                                  beta=s * r.beta, inputs=self._drive(x), state_aware=self.state_aware)
+                                  beta=s * r.beta, inputs=self._drive(x), state_aware=self.state_aware, **lean)
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
         """Free-state output voltages, measured by the board: LOCAL_LEARN with α = 0 relaxes the free
-        state of up to max_batch samples in one command and writes nothing (Δg = 0)."""
+        state of up to max_batch samples in one command and writes nothing (Δg = 0); from firmware
+        1.2 it relaxes the free state only (no clamped state measured and thrown away)."""
         out = []
         pos = None
+        free_only = self.link.caps.device_reads
         for s in range(0, len(x), self.link.caps.max_batch):
             xb = x[s:s + self.link.caps.max_batch]
             res = self.link.local_learn("cl", self.layout.outputs, np.zeros((len(xb), len(self.layout.outputs))),
-                                        alpha=0.0, eta=1.0, inputs=self._drive(xb))
+                                        alpha=0.0, eta=1.0, inputs=self._drive(xb), free_only=free_only)
             if pos is None:
                 where = {int(ln): i for i, ln in enumerate(res.floating_lines)}
                 pos = np.array([where[int(o)] for o in self.layout.outputs])

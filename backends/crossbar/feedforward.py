@@ -55,6 +55,22 @@ class FeedforwardOnBoard:
     def read(self) -> dict[str, np.ndarray]:
         return self._window(self.link.read_window(self.layout.window))
 
+    def read_params(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The weights/biases at the given flat positions, by one READ_DEVICES of their pairs."""
+        C = self.link.caps.cols
+        plus = []
+        for name, flat in sample.items():
+            t = next(t for t in self.layout.tiles if name in (t.coupling, t.bias))
+            if name == t.coupling:  # W[dst, src]: source i on row i, destination j on columns col0 + 2j (+1)
+                j, i = np.divmod(flat, t.n_src)
+            else:
+                j, i = flat, np.full_like(flat, self.layout.bias_row)
+            plus.append(i * C + t.col0 + 2 * j)
+        index = np.concatenate(plus)
+        g = self.link.read_listed(np.concatenate([index, index + 1]))
+        w = self.pair.from_device(g[:index.size], g[index.size:])
+        return dict(zip(sample, np.split(w, np.cumsum([len(p) for p in plus])[:-1])))
+
     def program(self, params: dict[str, np.ndarray]) -> None:
         caps = self.link.caps
         target = np.full(self.layout.window, self.pair.g_ref)

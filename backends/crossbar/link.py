@@ -2,9 +2,9 @@
 
 `device` is what the board says it spent executing (exec_us of every reply) and `link` the bytes
 on the wire at the declared baud plus the per-transfer latency (the driver's model of the serial
-link); `host` is the wall time the backend spends outside board calls (encoding, activations,
-unit conversion). The emulator's own simulation cost is none of the three: on a real board it
-does not exist, so it is left out rather than charged to the host.
+link) — both modelled; `host` is the wall time the backend spends outside board calls (encoding,
+activations, unit conversion) and `board` the wall time spent inside them (on a pty that is the
+emulator's simulation and the transfer; on a real board the real link and execution).
 """
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ class BoardLink:
         twice at full size; averaging shrinks it by √reads (devices do not change while read)."""
         return np.mean([self.read_conductances((0, 0), shape) for _ in range(self.reads)], axis=0)
 
+    def read_listed(self, index: np.ndarray) -> np.ndarray:
+        """The listed devices (flat r·C + c), averaged over `reads` READ_DEVICES like `read_window`."""
+        return np.mean([self.read_devices(index) for _ in range(self.reads)], axis=0)
+
     @contextmanager
     def account(self, timing: dict):
         """Add this block's host/link/device seconds to `timing`."""
@@ -61,6 +65,7 @@ class BoardLink:
             timing["host"] += max(0.0, wall - (self.in_calls - calls0))
             timing["link"] += stats.link_time_s - link0
             timing["device"] += stats.device_time_s - dev0
+            timing["board"] = timing.get("board", 0.0) + self.in_calls - calls0
 
     def close(self) -> None:
         self.board.close()

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurophys.blas import small_matrices
+
 from ..capabilities import Capabilities, SessionInfo, encode_hello
 from ..codec import Reader, Writer
 from ..errors import MalformedFrame
 from ..framing import BadFrame, Frame, FrameDecoder, Reassembler, fragment
-from ..protocol import (MAX_FRAGMENTS, MIN_FRAME, MIN_STEP_FACTOR, RECORDED, REPLY_BIT, REPORT_PULSES, SESSIONLESS,
-                        STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status, largest_reply)
+from ..protocol import (FREE_ONLY, MAX_FRAGMENTS, MIN_FRAME, MIN_STEP_FACTOR, NO_STATES, RECORDED, REPLY_BIT,
+                        REPORT_PULSES, SESSIONLESS, STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status, largest_reply)
 from .board_config import BoardConfig
 from .crossbar import Crossbar, response_factor
 from .network import Network, NoReference, solve
@@ -100,6 +102,8 @@ class Firmware:
             Msg.PROGRAM: self._program, Msg.PULSE: self._pulse, Msg.UPDATE_OUTER: self._update_outer,
             Msg.LOCAL_LEARN: self._local_learn, Msg.GET_COUNTERS: self._get_counters,
         }
+        if self.caps.device_reads:
+            self._handlers[Msg.READ_DEVICES] = self._read_devices
         self._boot()
 
     # -- MCU state ------------------------------------------------------------------------------
@@ -158,7 +162,8 @@ class Firmware:
             return self._encode(reply_type, frame.seq, Status.NO_SESSION, detail.encode(), t_cmd), t_cmd
         self.nv.commands += 1
         try:
-            body, exec_s = handler(msg, Reader(payload, msg.name))
+            with small_matrices():
+                body, exec_s = handler(msg, Reader(payload, msg.name))
             status = Status.OK
         except MalformedFrame as exc:
             status, body, exec_s = Status.BAD_LENGTH, str(exc).encode(), 0.0
@@ -179,8 +184,9 @@ class Firmware:
         seen = codes * lsb if self.config.device.periphery.quantize else noisy
         return codes.astype(np.int32), seen
 
-    def _read_g(self, window: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
-        g = self.crossbar.g[window]
+    def _read_g(self, window) -> tuple[np.ndarray, np.ndarray]:
+        """Read the devices at `window` (slices, or flat indices into the array): codes and what the board sees."""
+        g = self.crossbar.g[window] if isinstance(window, tuple) else self.crossbar.g.reshape(-1)[window]
         fs = self.config.device.periphery.g_fullscale
         noisy = np.clip(g + self.crossbar.read_noise(g.shape, fs), 0.0, fs)
         codes = np.rint(noisy / self.caps.g_lsb).astype(np.uint16)
@@ -302,6 +308,21 @@ class Firmware:
         codes, _ = self._read_g(window)
         return Writer().array(codes, "u2").bytes(), self._t_convert(codes.shape[0])
 
+    def _read_devices(self, msg, r):
+        """A list of devices (index r·C + c) read back in the order asked: a sampled audit reads a few
+        percent of a large array without paying the link for all of it."""
+        n = r.get("u32")
+        if not 1 <= n <= self.R * self.C:
+            raise CommandError(Status.BAD_ARGUMENT, f"{n} devices outside 1..{self.R * self.C}")
+        index = r.array("u4", n).astype(np.int64)
+        r.end()
+        bad = index >= self.R * self.C
+        if bad.any():
+            raise CommandError(Status.BAD_ARGUMENT, f"device index {int(index[bad][0])} >= R*C = {self.R * self.C}")
+        codes, _ = self._read_g(index)
+        rows = np.unique(index // self.C).size  # rows are converted one after another, a row's columns at once
+        return Writer().array(codes, "u2").bytes(), self._t_convert(rows)
+
     def _program(self, msg, r):
         window = self._window(r)
         tol, iters = r.get("u16"), r.get("u16")
@@ -385,7 +406,8 @@ class Firmware:
         R, C = self.R, self.C
         if mode not in (LearnMode.CL, LearnMode.EP):
             raise CommandError(Status.BAD_ARGUMENT, f"mode {mode} is neither CL (0) nor EP (1)")
-        if flags & ~(REPORT_PULSES | (STATE_AWARE if self.caps.state_aware_learning else 0)):
+        lean = FREE_ONLY | NO_STATES if self.caps.device_reads else 0
+        if flags & ~(REPORT_PULSES | (STATE_AWARE if self.caps.state_aware_learning else 0) | lean):
             raise CommandError(Status.BAD_ARGUMENT, f"flags 0x{flags:02x}: unknown bits for firmware "
                                f"{self.caps.firmware_major}.{self.caps.firmware_minor}")
         if mode == LearnMode.CL and not (np.isfinite(param) and 0 < param <= 1):
@@ -394,6 +416,10 @@ class Firmware:
             raise CommandError(Status.BAD_ARGUMENT, f"beta {param!r} S must be > 0")
         if not (np.isfinite(alpha) and alpha >= 0):
             raise CommandError(Status.BAD_ARGUMENT, f"alpha {alpha!r} must be >= 0")
+        free_only = bool(flags & FREE_ONLY)
+        if free_only and alpha != 0:
+            raise CommandError(Status.BAD_ARGUMENT, f"alpha {alpha!r}: the free state alone (flag bit2) learns nothing, "
+                               "alpha must be 0")
         self._batch(k)
         if n_out < 1 or (outs >= R + C).any() or len(set(outs.tolist())) != n_out:
             raise CommandError(Status.BAD_ARGUMENT, f"output lines {outs.tolist()} must be distinct lines < {R + C}")
@@ -413,9 +439,10 @@ class Firmware:
         if n_drive:
             volts[:, driven] = inputs
         try:
-            free = Network(G, self.modes)
-            V0, first = self._sense_state(free, volts, floating)
-            if mode == LearnMode.CL:
+            V0, first = self._sense_state(Network(G, self.modes), volts, floating)
+            if free_only:
+                V1 = second = None
+            elif mode == LearnMode.CL:
                 clamp = V0[:, outs] + param * (targets - V0[:, outs])
                 if quantize:
                     clamp = np.rint(clamp / self.caps.v_lsb) * self.caps.v_lsb
@@ -429,12 +456,19 @@ class Firmware:
                 scale = alpha / (2 * param)  # −α/(2β)·[(ΔV^β)² − (ΔV^0)²]
         except NoReference as exc:
             raise CommandError(Status.NOT_CONFIGURED, str(exc)) from None
-        n, t_read = self._apply_dg(scale * drop_squares_difference(V0, V1, R), bool(flags & STATE_AWARE))
-        body = (Writer().put("u32", int(np.abs(n).sum())).put("u16", floating.size).put("u16", k)
-                .array(floating, "u2").array(first, "i4").array(second, "i4"))
+        if free_only:
+            n, t_read = np.zeros((R, C), np.int64), 0.0
+        else:
+            n, t_read = self._apply_dg(scale * drop_squares_difference(V0, V1, R), bool(flags & STATE_AWARE))
+        body = Writer().put("u32", int(np.abs(n).sum())).put("u16", floating.size).put("u16", k)
+        if not flags & NO_STATES:
+            body.array(floating, "u2").array(first, "i4")
+            if not free_only:
+                body.array(second, "i4")
         if flags & REPORT_PULSES:
             body.sparse(n)
-        return body.bytes(), 2 * self._t_convert(k) + t_read + self._t_pulses(n, self.config.timing.pulse_width_ns)
+        phases = 1 if free_only else 2
+        return body.bytes(), phases * self._t_convert(k) + t_read + self._t_pulses(n, self.config.timing.pulse_width_ns)
 
     def _sense_state(self, net: Network, volts, floating, nudge_v=None) -> tuple[np.ndarray, np.ndarray]:
         """Relax the network for every sample, convert the floating lines: the board's view of all

@@ -81,9 +81,7 @@ class Circuit:
         self.v = np.concatenate([self.offset[c.dst] + c.edges[:, 1] for c in graph.couplings])
         self.sizes = [len(c.edges) for c in graph.couplings]
         self._k, self._L, self._systems = None, None, {}
-        n = self.n  # flat positions of each edge in an n×n array, and whether any node pair repeats
-        self._uv, self._vu = self.u * n + self.v, self.v * n + self.u
-        self._simple = np.unique(np.minimum(self._uv, self._vu)).size == len(self.u) and not (self.u == self.v).any()
+        self._uv, self._vu = self.u * self.n + self.v, self.v * self.n + self.u  # edges' flat positions in n×n
         self._blocks, start = [], 0  # per coupling: its population blocks and where its edges sit in them
         sizes = {p.name: p.size for p in graph.populations}
         for c in graph.couplings:
@@ -107,13 +105,7 @@ class Circuit:
 
     def _dense_laplacian(self, k: np.ndarray) -> np.ndarray:
         n = self.n
-        if self._simple:  # each node pair at most once: plain stores
-            L = np.zeros((n, n))
-            flat = L.reshape(-1)
-            flat[self._uv] = -k
-            flat[self._vu] = -k
-        else:
-            L = -(np.bincount(self._uv, k, n * n) + np.bincount(self._vu, k, n * n)).reshape(n, n)
+        L = -(np.bincount(self._uv, k, n * n) + np.bincount(self._vu, k, n * n)).reshape(n, n)
         L[np.diag_indices(n)] += np.bincount(self.u, k, n) + np.bincount(self.v, k, n)
         return L
 

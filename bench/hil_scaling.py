@@ -1,0 +1,109 @@
+"""Real wall time per HIL step against the board's size, and where it goes.
+
+    .venv/bin/python bench/hil_scaling.py [--steps N] [--sizes 64,96,128,192,256]
+
+One HIL step is what `neurophys hil` does per step (hil.measure.measure_step): read θ, let the board
+learn, read θ′, then the twin's exact gradient and the metrics. The board is the embedded emulator
+on a pty, as `neurophys hil` serves it, for two graphs that fill an n×n board: coupled learning
+(LOCAL_LEARN, n−1 inputs + ground on the rows, n outputs on the columns) and least action (a
+[n−1, n/2] tanh layer: MVM/MVM_T relaxation, UPDATE_OUTER per sample). A step touches every device,
+so n² is the best growth there is: the goal is a fitted exponent ≤ 2.1 from 64 to 256 lines (least
+squares of log wall on log n) and the twin ≤ 25 % of a step's wall time at 256.
+
+Baseline (the `× floor` column, measured in the same run, interleaved with the steps): the device
+arithmetic of the step as a fluent numpy user writes it for the same n×n array and batch — CL: the
+free and clamped output voltages of the batch and Σ_s (ΔV^F)² − (ΔV^C)² over all devices by
+broadcasting; least action: the batch's outer-product update of all devices. It is the floor that
+simulating any such board costs, so the ratio is the overhead of the protocol, link, harness and twin.
+Numbers are medians over steps; the split is real wall time (host, board = inside board commands,
+i.e. the emulator and the pty; twin), beside the modelled link time of a real 921600-baud link.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from neurophys import hil
+from neurophys.backends.crossbar import CrossbarBackend
+from neurophys.blas import small_matrices
+from neurophys.hil.measure import measure_step
+from neurophys.ir import Training
+from neurophys.ir.builders import feedforward, resistor_network
+
+
+def graphs(n: int):
+    cl = resistor_network(n - 1, n, 0, family="coupled_learning", eta=0.1, lr=0.05, dataset=None,
+                          training=Training(batch_size=8), name=f"cl_{n}")
+    la = feedforward([n - 1, n // 2], activation="tanh", lr=0.1, cost="mse", dataset=None,
+                     training=Training(batch_size=8), name=f"la_{n}")
+    return [("coupled learning", cl), ("least action", la)]
+
+
+def floor(kind: str, n: int, x: np.ndarray, y: np.ndarray, G: np.ndarray) -> None:
+    """The step's device arithmetic in plain numpy (see the module docstring)."""
+    if kind == "coupled learning":
+        vin = np.concatenate([x, np.zeros((len(x), 1))], axis=1)  # inputs + ground on the rows
+        vf = vin @ G / G.sum(axis=0)                                # every output sees only the rows
+        vc = vf + 0.1 * (y - vf)
+        dg = (((vin[:, :, None] - vf[:, None, :]) ** 2) - ((vin[:, :, None] - vc[:, None, :]) ** 2)).sum(axis=0)
+        G += 1e-9 * dg
+    else:
+        a = np.concatenate([x, np.ones((len(x), 1))], axis=1)
+        d = np.repeat(y - 0.4, 2, axis=1) * np.tile([1.0, -1.0], y.shape[1])
+        G -= 1e-9 * (a.T @ d)
+
+
+def bench(label: str, graph, steps: int, rng) -> dict:
+    n_in, n_out = sum(p.size for p in graph.inputs), graph.output.size
+    R, C = CrossbarBackend.board_shape(graph)
+    G = rng.uniform(1e-6, 1e-4, (R, C))
+    rows = []
+    with hil.open_backend(CrossbarBackend, graph=graph, notify=lambda m: None) as b, small_matrices():
+        b.compile(graph)
+        for i in range(steps + 1):
+            x = rng.random((graph.training.batch_size, n_in))
+            y = rng.uniform(0.2, 0.6, (graph.training.batch_size, n_out))
+            t0 = time.perf_counter()
+            floor(label, R, x, y, G)
+            t_floor = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            m = measure_step(b, graph, x, y)
+            wall = time.perf_counter() - t0
+            if i:  # the first step also reads θ once more (after programming)
+                t = m.record["time_s"]
+                rows.append({"wall": wall, "floor": t_floor, **t["wall"], "link": t["modelled"]["link"]})
+    return {k: float(np.median([r[k] for r in rows])) for k in rows[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--sizes", default="64,96,128,192,256")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rng = np.random.default_rng(0)
+    results = {}
+    print(f"{'graph':18s} {'n':>4s} {'wall ms':>9s} {'host':>8s} {'board':>8s} {'twin':>8s} {'twin %':>7s} "
+          f"{'floor ms':>9s} {'× floor':>8s} {'modelled link ms':>17s}")
+    for n in sizes:
+        for label, g in graphs(n):
+            r = bench(label, g, args.steps, rng)
+            results.setdefault(label, []).append((n, r))
+            print(f"{label:18s} {n:4d} {1e3 * r['wall']:9.1f} {1e3 * r['host']:8.1f} {1e3 * r['board']:8.1f} "
+                  f"{1e3 * r['twin']:8.1f} {100 * r['twin'] / r['wall']:6.1f}% {1e3 * r['floor']:9.2f} "
+                  f"{r['wall'] / r['floor']:8.1f} {1e3 * r['link']:17.1f}", flush=True)
+    print()
+    for label, rs in results.items():
+        ns = np.array([n for n, _ in rs], float)
+        slope = np.polyfit(np.log(ns), np.log([r["wall"] for _, r in rs]), 1)[0]
+        floor_slope = np.polyfit(np.log(ns), np.log([r["floor"] for _, r in rs]), 1)[0]
+        n_top, top = rs[-1]
+        share = top["twin"] / top["wall"]
+        print(f"{label:18s} wall ∝ n^{slope:.2f} (floor n^{floor_slope:.2f}; goal ≤ 2.1: {'ok' if slope <= 2.1 else 'MISSED'}); "
+              f"twin {100 * share:.1f}% of the step at n = {n_top:.0f} (goal ≤ 25 %: {'ok' if share <= 0.25 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()
