@@ -105,8 +105,12 @@ class Circuit:
 
     def _dense_laplacian(self, k: np.ndarray) -> np.ndarray:
         n = self.n
-        L = -(np.bincount(self._uv, k, n * n) + np.bincount(self._vu, k, n * n)).reshape(n, n)
-        L[np.diag_indices(n)] += np.bincount(self.u, k, n) + np.bincount(self.v, k, n)
+        L = np.zeros((n, n))
+        flat = L.reshape(-1)
+        np.add.at(flat, self._uv, -k)  # add.at: parallel edges between one node pair add up
+        np.add.at(flat, self._vu, -k)
+        np.add.at(flat, self.u * (n + 1), k)
+        np.add.at(flat, self.v * (n + 1), k)
         return L
 
     def _system(self, fixed: np.ndarray, nudge: tuple[np.ndarray, float] | None = None) -> _Reduced:
