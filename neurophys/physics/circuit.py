@@ -81,6 +81,7 @@ class Circuit:
         self.v = np.concatenate([self.offset[c.dst] + c.edges[:, 1] for c in graph.couplings])
         self.sizes = [len(c.edges) for c in graph.couplings]
         self._k, self._L, self._systems = None, None, {}
+        self._free = None  # (systems it was solved with, x, V): the last free state
         self._uv, self._vu = self.u * self.n + self.v, self.v * self.n + self.u  # edges' flat positions in n×n
         self._blocks, start = [], 0  # per coupling: its population blocks and where its edges sit in them
         sizes = {p.name: p.size for p in graph.populations}
@@ -89,7 +90,9 @@ class Circuit:
             src = slice(self.offset[c.src], self.offset[c.src] + ns)
             dst = slice(self.offset[c.dst], self.offset[c.dst] + nd)
             edges = slice(start, start + len(c.edges))
-            self._blocks.append((src, dst, c.edges[:, 0] * nd + c.edges[:, 1], edges, 4 * len(c.edges) >= ns * nd))
+            flat = c.edges[:, 0] * nd + c.edges[:, 1]
+            full = len(flat) == ns * nd and np.array_equal(flat, np.arange(ns * nd))  # every pair, row-major
+            self._blocks.append((src, dst, None if full else flat, edges, 4 * len(c.edges) >= ns * nd))
             start += len(c.edges)
 
     @property
@@ -107,20 +110,29 @@ class Circuit:
         n = self.n
         L = np.zeros((n, n))
         flat = L.reshape(-1)
-        np.add.at(flat, self._uv, -k)  # add.at: parallel edges between one node pair add up
-        np.add.at(flat, self._vu, -k)
-        np.add.at(flat, self.u * (n + 1), k)
-        np.add.at(flat, self.v * (n + 1), k)
+        for (src, dst, pairs, edges, _) in self._blocks:
+            if pairs is None and src != dst:  # a complete bipartite block: written, not scattered
+                K = k[edges].reshape(src.stop - src.start, dst.stop - dst.start)
+                L[src, dst] -= K
+                L[dst, src] -= K.T
+            else:  # add.at: parallel edges between one node pair add up
+                np.add.at(flat, self._uv[edges], -k[edges])
+                np.add.at(flat, self._vu[edges], -k[edges])
+        L[np.diag_indices(n)] += np.bincount(self.u, k, minlength=n) + np.bincount(self.v, k, minlength=n)
         return L
 
-    def _system(self, fixed: np.ndarray, nudge: tuple[np.ndarray, float] | None = None) -> _Reduced:
-        """The reduced system for the held nodes `fixed` (and a nudge conductance on some free nodes),
-        factored once per parameter state."""
+    def _refresh(self) -> None:
+        """Rebuild the Laplacian (and forget every factorisation) when the conductances changed."""
         k = self.k
         if self._k is None or not np.array_equal(k, self._k):
             dense = self.n <= DENSE_NODES or 32 * 2 * len(k) >= self.n * self.n
             self._k, self._systems = k.copy(), {}
             self._L = self._dense_laplacian(k) if dense else self.laplacian()
+
+    def _system(self, fixed: np.ndarray, nudge: tuple[np.ndarray, float] | None = None) -> _Reduced:
+        """The reduced system for the held nodes `fixed` (and a nudge conductance on some free nodes),
+        factored once per parameter state."""
+        self._refresh()
         key = (fixed.tobytes(), None if nudge is None else (nudge[0].tobytes(), float(nudge[1])))
         if key not in self._systems:
             held = np.zeros(self.n, bool)
@@ -147,6 +159,12 @@ class Circuit:
         clamped state); `nudge`: (β, V_T) — current β(V_T − V_O) injected at each output (EP)."""
         if self.input_mode == "current" and self.src.size == 0:
             raise ValueError("a current-driven circuit needs a ground node")
+        plain = clamp is None and nudge is None
+        self._refresh()
+        if plain:  # the free state: a HIL step asks for it three times at one θ (gradient, task, rule)
+            x_arr = np.ascontiguousarray(np.atleast_2d(np.asarray(x, float)))
+            if self._free is not None and self._free[0] is self._systems and np.array_equal(self._free[1], x_arr):
+                return self._free[2]
         V = self.source_voltages(x)
         fixed = self.src if clamp is None else np.sort(np.concatenate([self.src, self.out]))
         if clamp is not None:
@@ -164,6 +182,9 @@ class Circuit:
             beta, target = nudge
             rhs[np.searchsorted(free, self.out)] += beta * np.atleast_2d(target).T
         V[:, free] = system.solve(rhs).T
+        if plain:
+            V.flags.writeable = False  # shared by the callers at this θ
+            self._free = (self._systems, x_arr.copy(), V)
         return V
 
     def edge_drops(self, V: np.ndarray) -> np.ndarray:
@@ -181,6 +202,10 @@ class Circuit:
         node = np.einsum("bi,bi->i", A, B) / k
         out = np.empty(len(self.u))
         for (src, dst, flat, edges, dense) in self._blocks:
+            if flat is None:  # every pair of the block, row-major: no gathers at all
+                cross = A[:, src].T @ B[:, dst] + B[:, src].T @ A[:, dst]
+                out[edges] = (node[src][:, None] + node[dst][None, :] - cross / k).reshape(-1)
+                continue
             u, v = self.u[edges], self.v[edges]
             if dense:
                 cross = (A[:, src].T @ B[:, dst]).reshape(-1)[flat] + (B[:, src].T @ A[:, dst]).reshape(-1)[flat]
