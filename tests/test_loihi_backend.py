@@ -1,5 +1,7 @@
-"""The `loihi` float backend on real Lava processes: its applied update equals the reference
-engine's local update for the same discretisation; refusals name the part; close frees processes."""
+"""The `loihi` backend (the fast path: the batch side by side in one neuron Process and one
+block-diagonal Dense) on real Lava processes: its applied update equals the reference engine's local
+update for the same discretisation; refusals name the part (for every Lava backend); close frees
+processes; `--check-chip` prints what each process needs on Loihi 2."""
 from __future__ import annotations
 
 import multiprocessing
@@ -16,7 +18,7 @@ from neurophys import costs
 from neurophys.backend import UnsupportedGraph, get_backend
 from neurophys.data import load_split
 from neurophys.families import MODULES
-from neurophys.ir import load
+from neurophys.ir import load, save
 from neurophys.cli import main
 from neurophys.ir.builders import layered_ep, resistor_network
 from neurophys.ir.coupling import Coupling
@@ -26,7 +28,7 @@ from neurophys.ir.rule import Relaxation
 from neurophys.metrics import flatten, rel_error
 
 TOL = 1e-6
-NAMES = ("loihi", "loihi-fixed", "loihi-lif")
+NAMES = ("loihi", "loihi-engine", "loihi-fixed", "loihi-lif")
 
 
 def _rel(u, g):
@@ -70,6 +72,12 @@ def _steps_match_reference(backend, graph, split, n_steps, bs):
 
 def test_registered():
     assert get_backend("loihi") is LoihiBackend
+
+
+def test_fewest_processes(ep_xor):
+    """One neuron Process for the whole batch and one library Dense: nothing else runs."""
+    b, _, _ = ep_xor
+    assert [(r["type"], r["maps"]) for r in b.info()["processes"]] == [("BatchUnits", False), ("Dense", True)]
 
 
 def test_ep_xor_update_equals_reference(ep_xor):
@@ -186,6 +194,18 @@ def _alive(pids):
         except ProcessLookupError:
             pass
     return out
+
+
+def test_check_chip_names_what_would_not_map(tmp_path, capsys):
+    path = tmp_path / "small.json"
+    save(layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=3, tol=0), seed=1), path)
+    assert main(["hil", str(path), "--backend", "loihi-engine", "--check-chip"]) == 2
+    out = capsys.readouterr().out
+    for proc in ("W1.fwd", "W2.fwd", "W2.bwd", "h1.bias", "out.bias"):
+        assert f"{proc} " in out and "LearningDense" in out
+    assert out.strip().endswith("would not map to Loihi 2 without custom neuron microcode: h1, out")
+    assert main(["hil", str(path), "--backend", "reference", "--check-chip"]) == 2
+    assert "--check-chip: backend 'reference' builds no Lava network" in capsys.readouterr().err
 
 
 @pytest.mark.slow
