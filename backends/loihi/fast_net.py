@@ -4,8 +4,9 @@ Process holding the whole batch side by side (procs/batch_units.py) and one bloc
 (several when the block-diagonal Dense for the whole batch would exceed BLOCK_ENTRIES).
 
 The update is computed on the host from the states the units read at the phase ends, with the
-core's own `update_from_phases` / `update_from_fields`, and written back into the Dense and the
-units' biases: this path simulates the dynamics, the chip path (network.py) learns on the chip.
+core's own `update_from_phases` / `update_from_fields`, and written back into the Dense (which holds
+the biases too, as the column of an always-on unit): this path simulates the dynamics, the chip
+path (network.py) learns on the chip.
 """
 from __future__ import annotations
 
@@ -28,11 +29,15 @@ BLOCK_ENTRIES = 1 << 20  # cap on the block-diagonal Dense (slots² copies of a 
 
 
 def slot_matrix(graph: Graph) -> np.ndarray:
-    """One sample's coupling matrix: payload [ρ(x), ρ(s)] → field h (EP); [a_in, a, δ] → [z, e] (least action)."""
+    """One sample's coupling matrix: payload [ρ(x), 1, ρ(s)] → field h (EP); [a_in, 1, a, δ] → [z, e]
+    (least action). The always-on unit's column holds the biases, so every parameter is in the Dense."""
     net = Hopfield(graph)
-    n, n_in = net.n, net.n_in
+    n, n_in = net.n, net.n_in + 1
     la = graph.rule.family != "ep"
     M = np.zeros((2 * n if la else n, n_in + (2 * n if la else n)))
+    for p in net.free:
+        if p.bias is not None:
+            M[net.slices[p.name], net.n_in] = p.bias
     for b in net.blocks:
         W = b.coupling.weight
         dst = slice(n_in + b.dst.start, n_in + b.dst.stop) if la else None
@@ -62,7 +67,7 @@ class FastNet:
         per = slot_matrix(graph).size
         self.slots = max(1, min(graph.training.batch_size, int(np.sqrt(BLOCK_ENTRIES / per))))
         self.dense = Dense(weights=self._block(), num_message_bits=MESSAGE_BITS, name="couplings")
-        self.units = BatchUnits(graph=graph, slots=self.slots, steps=self.steps, bias=self._bias(), name="units",
+        self.units = BatchUnits(graph=graph, slots=self.slots, steps=self.steps, name="units",
                                 phases={"learn": [(m, b) for m, b, _ in learn], "eval": [(m, b) for m, b, _ in evaluate]})
         self.units.s_out.connect(self.dense.s_in)
         self.dense.a_out.connect(self.units.a_in)
@@ -72,9 +77,6 @@ class FastNet:
 
     def _block(self):
         return np.kron(np.eye(self.slots), slot_matrix(self.graph))
-
-    def _bias(self):
-        return np.concatenate([p.bias if p.bias is not None else np.zeros(p.size) for p in self.net.free])
 
     def processes(self):
         return [self.units, self.dense]
@@ -134,19 +136,17 @@ class FastNet:
         return list(self.graph.params())
 
     def get_params(self):
-        """What the Dense and the units hold, read back (one copy per sample: the first)."""
+        """What the Dense holds, read back (one copy per sample: the first)."""
         M = self.dense.weights.get()[:self.dense.weights.shape[0] // self.slots,
                                      :self.dense.weights.shape[1] // self.slots]
-        b = self.units.bias.get()[0]
-        g = self.graph.copy()
-        net = Hopfield(g)
+        net = self.net
         out = {}
         for blk in net.blocks:
             out[blk.coupling.name] = M[blk.dst, blk.src_in if blk.src is None else
-                                       slice(net.n_in + blk.src.start, net.n_in + blk.src.stop)].copy()
+                                       slice(net.n_in + 1 + blk.src.start, net.n_in + 1 + blk.src.stop)].copy()
         for p in net.free:
             if p.bias is not None:
-                out[f"{p.name}.bias"] = b[net.slices[p.name]].copy()
+                out[f"{p.name}.bias"] = M[net.slices[p.name], net.n_in].copy()
         return out
 
     def set_params(self, params):
@@ -156,7 +156,6 @@ class FastNet:
                 raise UnsupportedGraph(f"params.{k}", f"no such parameter (have {', '.join(sorted(names))})")
         self.graph.set_params({k: np.asarray(v, float) for k, v in params.items()})
         self.dense.weights.set(self._block())
-        self.units.bias.set(np.tile(self._bias(), (self.slots, 1)))
 
     def stop(self):
         if self.running:

@@ -1,8 +1,9 @@
 """The fast path's only neuron Process: every unit of every sample of the batch side by side (batch
 in space), with the phase schedule inside its model, so one `run()` is one learning step.
 
-Per sample slot the payload is [ρ(x) (inputs, clamped), ρ(s)] for EP and [a_in, a, δ] for least
-action; one block-diagonal Dense maps it to the fields [h] / [z, e] (fast_net.py). The elementwise
+Per sample slot the payload is [ρ(x) (inputs, clamped), 1, ρ(s)] for EP and [a_in, 1, a, δ] for
+least action; one block-diagonal Dense maps it to the fields [h] / [z, e], biases included (the
+always-on unit's column, fast_net.py). The elementwise
 physics is the core's own (Hopfield's ρ, gain, projection and cost gradient; least action's Euler
 step), so the float arithmetic is the reference engine's. At each phase end the model stores the
 states in `ends`, which the host reads to compute the update (the update is host-side on this path).
@@ -31,18 +32,17 @@ class BatchUnits(AbstractProcess):
     """graph: the layout and activations (its weights are not read); slots: samples side by side;
     phases: {"learn": [(mode, β)], "eval": [...]}; steps: Euler steps per phase."""
 
-    def __init__(self, *, graph, slots: int, phases: dict, steps: int, bias, name: str | None = None):
+    def __init__(self, *, graph, slots: int, phases: dict, steps: int, name: str | None = None):
         super().__init__(graph=graph, slots=slots, phases=phases, steps=steps, name=name)
         ep = graph.rule.family == "ep"
         n_in = sum(p.size for p in graph.inputs)
         n = sum(p.size for p in graph.populations if not p.clamped)
         width = n if ep else 2 * n  # a state per unit (EP), a and δ (least action)
         self.a_in = InPort((slots * width,))
-        self.s_out = OutPort((slots * (n_in + width),))
+        self.s_out = OutPort((slots * (n_in + 1 + width),))
         self.x = Var((slots, n_in), init=np.zeros((slots, n_in)))
         self.y = Var((slots, graph.population(graph.cost.output).size),
                      init=np.zeros((slots, graph.population(graph.cost.output).size)))
-        self.bias = Var((slots, n), init=np.tile(bias, (slots, 1)))
         n_ends = max(len(v) for v in phases.values()) if ep else 2
         self.ends = Var((n_ends, slots, n), init=np.zeros((n_ends, slots, n)))
         self.learn = Var((1,), init=0)
@@ -57,7 +57,6 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     x: np.ndarray = LavaPyType(np.ndarray, float)
     y: np.ndarray = LavaPyType(np.ndarray, float)
-    bias: np.ndarray = LavaPyType(np.ndarray, float)
     ends: np.ndarray = LavaPyType(np.ndarray, float)
     learn: np.ndarray = LavaPyType(np.ndarray, int)
     k: np.ndarray = LavaPyType(np.ndarray, int)
@@ -79,6 +78,7 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
             self.in_acts.append((slice(off, off + p.size), p.activation))
             off += p.size
         self.s = self.s_free = self.d = np.zeros((proc_params["slots"], self.n))
+        self.one = np.ones((proc_params["slots"], 1))
 
     def run_spk(self):
         slots, steps = self.proc_params["slots"], self.proc_params["steps"]
@@ -99,7 +99,7 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
                 self.ends[p] = self.s
             else:
                 self.ends[0], self.ends[1] = self.s, self.d
-        self.s_out.send(np.concatenate([x_rho, *payload], axis=1).ravel())
+        self.s_out.send(np.concatenate([x_rho, self.one, *payload], axis=1).ravel())
         self.k[0] = (k + 1) % (len(phases) * (steps + 1))
 
     def _ep_step(self, h, mode, beta, j, p):
@@ -112,7 +112,7 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
             elif mode == sch.RESTORE:
                 self.s = self.s_free
         else:
-            d = net.gain(self.s) * (h + self.bias) - self.s
+            d = net.gain(self.s) * h - self.s
             if beta:
                 d = d - beta * net.cost_grad(self.s, self.y)
             self.s = net.project(self.s + self.dt * d)
@@ -124,7 +124,7 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
             if mode == sch.RESET:
                 self.s, self.d = np.zeros_like(self.s), np.zeros_like(self.d)
         else:
-            z, e = ze[:, :self.n] + self.bias, ze[:, self.n:].copy()
+            z, e = ze[:, :self.n], ze[:, self.n:].copy()
             e[:, self.out] += costs.grad(self.cost, self.s[:, self.out], self.y)
             new_a, new_d = np.empty_like(self.s), np.empty_like(self.d)
             for sl, fn, k in self.acts:
