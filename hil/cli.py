@@ -36,6 +36,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=None, help="batch order seed (default: the file's training.seed)")
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/hil-<graph>-<backend>-<time>/)")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout instead of the table")
+    p.add_argument("--check-chip", action="store_true", help="Lava backends: print what each process of the compiled "
+                                                             "network needs on Loihi 2; exit 2 naming what would not map")
     p.set_defaults(func=cmd_hil)
 
 
@@ -91,6 +93,11 @@ def cmd_hil(args) -> int:
         except ValueError as exc:
             raise ValidationError("--model", str(exc)) from None
         emulator = {"model": args.model}
+    if args.check_chip:
+        from neurophys.backends.loihi.chip_map import check_chip
+
+        with open_backend(args.backend, graph=graph, **options) as backend:
+            return check_chip(backend, graph)
     from neurophys.firmware_interface.errors import BoardException
 
     out = args.out or default_out(graph, args.backend)

@@ -1,5 +1,7 @@
-"""The `loihi` float backend on real Lava processes: its applied update equals the reference
-engine's local update for the same discretisation; refusals name the part; close frees processes."""
+"""The `loihi` backend (the fast path: the batch side by side in one neuron Process and one
+block-diagonal Dense) on real Lava processes: its applied update equals the reference engine's local
+update for the same discretisation; refusals name the part (for every Lava backend); close frees
+processes; `--check-chip` prints what each process needs on Loihi 2."""
 from __future__ import annotations
 
 import multiprocessing
@@ -16,9 +18,11 @@ from neurophys import costs
 from neurophys.backend import UnsupportedGraph, get_backend
 from neurophys.data import load_split
 from neurophys.families import MODULES
-from neurophys.ir import load
+from neurophys.ir import load, save
 from neurophys.cli import main
-from neurophys.ir.builders import layered_ep, resistor_network
+from neurophys.data import Split
+from neurophys.ir.builders import feedforward, layered_ep, resistor_network
+from neurophys.ir.training import Training
 from neurophys.ir.coupling import Coupling
 from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
@@ -26,7 +30,7 @@ from neurophys.ir.rule import Relaxation
 from neurophys.metrics import flatten, rel_error
 
 TOL = 1e-6
-NAMES = ("loihi", "loihi-fixed", "loihi-lif")
+NAMES = ("loihi", "loihi-engine", "loihi-fixed", "loihi-lif")
 
 
 def _rel(u, g):
@@ -44,8 +48,12 @@ def ep_xor():
 
 @pytest.fixture(scope="module")
 def least_action():
-    graph = load("examples/least_action_mlp.json")
-    split = load_split(graph.dataset)
+    """A small MLP: the fast path writes the block-diagonal Dense from the host every step, and Lava
+    moves Var data one element per message (see test_least_action_example for the 64-64-10 net)."""
+    graph = feedforward([6, 8, 3], steps=4, seed=3, training=Training(batch_size=6))
+    rng = np.random.default_rng(7)
+    x = rng.random((20, 6))
+    split = Split(x, np.eye(3)[rng.integers(0, 3, 20)], None, None, None, None)
     with LoihiBackend() as b:
         b.compile(graph)
         yield b, graph, split
@@ -70,6 +78,12 @@ def _steps_match_reference(backend, graph, split, n_steps, bs):
 
 def test_registered():
     assert get_backend("loihi") is LoihiBackend
+
+
+def test_fewest_processes(ep_xor):
+    """One neuron Process for the whole batch and one library Dense: nothing else runs."""
+    b, _, _ = ep_xor
+    assert [(r["type"], r["maps"]) for r in b.info()["processes"]] == [("BatchUnits", False), ("Dense", True)]
 
 
 def test_ep_xor_update_equals_reference(ep_xor):
@@ -98,12 +112,21 @@ def test_set_params_reaches_target(ep_xor):
 
 def test_least_action_update_equals_reference(least_action):
     b, graph, split = least_action
-    _steps_match_reference(b, graph, split, 3, 8)  # batches smaller than the ring's slots, too
+    _steps_match_reference(b, graph, split, 3, 4)  # batches smaller than the ring's slots, too
+
+
+@pytest.mark.slow
+def test_least_action_example():
+    graph = load("examples/least_action_mlp.json")
+    split = load_split(graph.dataset)
+    with LoihiBackend() as b:
+        b.compile(graph)
+        _steps_match_reference(b, graph, split, 1, 32)
 
 
 def test_least_action_batch_larger_than_ring(least_action):
     b, graph, split = least_action
-    x, y = split.x_train[:70], split.y_train[:70]  # 3 runs of the 32-slot ring, one update
+    x, y = split.x_train[:14], split.y_train[:14]  # 3 runs of the 6-slot ring, one update
     g = graph.copy()
     g.set_params(b.get_params())
     assert _rel(b.step(x, y), MODULES["least_action"].local_update(g, x, y)) <= TOL
@@ -186,6 +209,18 @@ def _alive(pids):
         except ProcessLookupError:
             pass
     return out
+
+
+def test_check_chip_names_what_would_not_map(tmp_path, capsys):
+    path = tmp_path / "small.json"
+    save(layered_ep([2, 3, 2], relaxation=Relaxation("euler", dt=0.5, max_steps=3, tol=0), seed=1), path)
+    assert main(["hil", str(path), "--backend", "loihi-engine", "--check-chip"]) == 2
+    out = capsys.readouterr().out
+    for proc in ("W1.fwd", "W2.fwd", "W2.bwd", "h1.bias", "out.bias"):
+        assert f"{proc} " in out and "LearningDense" in out
+    assert out.strip().endswith("would not map to Loihi 2 without custom neuron microcode: h1, out")
+    assert main(["hil", str(path), "--backend", "reference", "--check-chip"]) == 2
+    assert "--check-chip: backend 'reference' builds no Lava network" in capsys.readouterr().err
 
 
 @pytest.mark.slow

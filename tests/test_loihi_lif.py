@@ -1,11 +1,13 @@
-"""The `loihi-lif` backend (rate-coded spiking EP on Lava): its update is held against the exact
-gradient (the core's implicit-function oracle) and against the reference EP update, not against
-itself; it is deterministic; refusals name the part."""
+"""The `loihi-lif` backend (rate-coded spiking EP on the chip path, learning on Lava's learning
+engine): its update is held against the exact gradient (the core's implicit-function oracle) and
+against the reference EP update, not against itself; it trains ep_xor; it is deterministic; refusals
+name the part."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from neurophys import costs
 from neurophys.backends.loihi import LoihiLifBackend
 from neurophys.backends.loihi.spiking_net import if_spikes
 from neurophys.backend import UnsupportedGraph, get_backend
@@ -37,6 +39,7 @@ def _cosines(graph, **options):
     with LoihiLifBackend(**options) as b:
         b.compile(graph)
         assert b.info()["run_config"] == "Loihi2SimCfg"
+        assert {r["type"] for r in b.info()["processes"]} == {"RingBuffer", "SpikingUnit", "LearningDense"}
         u = b.step(x, y)
         after = b.get_params()
     assert set(u) == set(want)
@@ -47,12 +50,27 @@ def _cosines(graph, **options):
 
 def test_update_follows_the_exact_gradient():
     """Sigmoid units, where EP itself is within cos 0.9999 of the exact gradient: what is measured
-    is what the spikes lose (default settings)."""
+    is what the spikes lose (half the default resolution, to keep the test short)."""
     graph = layered_ep([2, 4, 2], activation="sigmoid", gain=2.0, beta=0.5, lr=0.1, estimator="symmetric",
                        relaxation=Relaxation("euler", dt=0.5, max_steps=20, tol=0), dataset=Dataset("xor"),
                        training=Training(batch_size=4), seed=1)
-    to_exact, to_ep = _cosines(graph)
+    to_exact, to_ep = _cosines(graph, substeps=2, window=50, tau=50)
     assert to_exact >= 0.995 and to_ep >= 0.995
+
+
+@pytest.mark.slow
+def test_ep_xor_trains_to_full_accuracy():
+    """End to end on the learning engine; the first step's agreement with the exact gradient is
+    what test_ep_xor_update_follows_the_exact_gradient holds (defaults); here half resolution."""
+    graph = load("examples/ep_xor.json")
+    split = load_split(graph.dataset)
+    with LoihiLifBackend(substeps=2, window=50, tau=50) as b:
+        b.compile(graph)
+        for epoch in range(graph.training.epochs):
+            b.step(split.x_train, split.y_train)
+            if epoch % 10 == 9 and np.mean(costs.predict("mse", b.outputs(split.x_train)) == split.labels_train) == 1:
+                break
+        assert np.mean(costs.predict("mse", b.outputs(split.x_train)) == split.labels_train) == 1.0
 
 
 @pytest.mark.slow
@@ -91,7 +109,7 @@ def test_unsupported_parts_are_named():
         b.compile(feedforward([3, 2], steps=2))
     with pytest.raises(UnsupportedGraph, match=r"^rule\.relaxation\.method"):
         b.compile(layered_ep([2, 3, 2], relaxation=Relaxation("anderson", tol=1e-10)))
-    for bad in ({"substeps": 0}, {"window": 2.5}, {"window": True}):
+    for bad in ({"substeps": 0}, {"window": 2.5}, {"window": True}, {"tau": 0}):
         with pytest.raises(ValidationError, match=f"^{next(iter(bad))}"):
             LoihiLifBackend(**bad)
 

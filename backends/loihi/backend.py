@@ -1,4 +1,9 @@
-"""The `loihi` backend: EP and least-action graphs as Lava processes (floating point)."""
+"""The Lava backends' shared plumbing, and the `loihi` backend: the fast path (fast_net.py).
+
+Every Lava backend owns one network object (`FastNet` here, `ChipNet` on the chip path) with
+`start/learn/outputs/get_params/set_params/processes/stop`; the measured update is the parameters
+read back after the step minus those read back before.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,19 +11,18 @@ import numpy as np
 from neurophys.backend import Backend
 from neurophys.ir.graph import Graph
 
-from .network import LavaNet
-from .numerics import FloatNumerics
+from .chip_map import chip_table
+from .fast_net import FastNet
 from .runcfg import check_hw, hardware_available
 
 
-class LoihiBackend(Backend):
-    name = "loihi"
-    families = ("ep", "least_action")
+class LavaBackend(Backend):
+    """Compile once, one network, updates measured by read-back."""
 
     def __init__(self, hw: bool = False, **options):
         super().__init__(hw=hw, **options)
         check_hw(hw)
-        self.net: LavaNet | None = None
+        self.net = None
 
     def _build(self, graph: Graph) -> None:
         with self.timed("host"):
@@ -28,11 +32,8 @@ class LoihiBackend(Backend):
         self._params = self.net.get_params()
         graph.set_params(self._params)  # the graph holds what the target holds (fixed point: the quantised θ)
 
-    def _net(self, graph: Graph) -> LavaNet:
-        return LavaNet(graph, self._numerics(graph), self.options["hw"])
-
-    def _numerics(self, graph: Graph):
-        return FloatNumerics()
+    def _net(self, graph: Graph):
+        raise NotImplementedError
 
     def _trainable(self):
         g = self.graph
@@ -65,16 +66,29 @@ class LoihiBackend(Backend):
             return self.net.outputs(np.atleast_2d(np.asarray(x, float)))
 
     def info(self):
-        return {"backend": self.name, "run_config": type(self.net.run_cfg).__name__ if self.net else None, "select_tag": self.net.num.select_tag if self.net else None,
-                "hardware_stack": hardware_available(),
-                "processes": len(self.net.processes()) if self.net else 0,
-                "ring_steps": self.net.T if self.net else 0,
-                "off_chip": ["Plasticity (per-coupling phase contrast → Dense weights) runs as a CPU ProcessModel: "
-                             "the EP/least-action update needs graded states at a phase's end with a phase-dependent "
-                             "sign, which Loihi 2 learning-rule strings (decaying spike traces) cannot express",
-                             "bias updates are computed in the neuron ProcessModel (CPU)"]}
+        net = self.net
+        return {"backend": self.name, "run_config": type(net.run_cfg).__name__ if net else None,
+                "select_tag": net.run_cfg.select_tag if net else None, "hardware_stack": hardware_available(),
+                "processes": chip_table(net) if net else [],
+                "chip_maps": bool(net) and all(row["maps"] for row in chip_table(net))}
 
     def close(self):
         if self.net is not None:
             self.net.stop()
             self.net = None
+
+
+class LoihiBackend(LavaBackend):
+    """The fast path: the batch side by side in one neuron Process and one block-diagonal Dense, one
+    run() per learning step, the update computed on the host from the phase-end states."""
+    name = "loihi"
+    families = ("ep", "least_action")
+
+    def _net(self, graph: Graph) -> FastNet:
+        return FastNet(graph, self.options["hw"])
+
+    def info(self):
+        return {**super().info(), "path": "fast",
+                "update": "computed on the host from the graded states the units hold at each phase end "
+                          "(the core's update_from_phases / update_from_fields), written back into the Dense "
+                          "and the units' biases; the learning engine is not used on this path (see loihi-engine)"}

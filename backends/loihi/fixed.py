@@ -1,5 +1,6 @@
-"""The `loihi-fixed` backend: the `loihi` network with Loihi 2 fixed-point ProcessModels
-(`Loihi2SimCfg(select_tag="fixed_pt")`), reporting the bound its quantisation puts on every update.
+"""The `loihi-fixed` backend: the chip path in Loihi 2 fixed point — integer neuron models, Lava's
+bit-approximate learning engine (LearningDense, 7-bit traces, 9-bit weights and tags, stochastic
+rounding) — reporting the bound its quantisation puts on every update.
 
 After each step `error_bound` holds the elementwise bound on |update − float update at the same
 parameters| (fixed_bound.py), its norm `abs`, and `rel` = abs / (‖update‖ − abs), a bound on the
@@ -14,9 +15,9 @@ from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
 from neurophys.metrics import flatten
 
-from .backend import LoihiBackend
+from .engine import LoihiEngineBackend
 from .fixed_bound import update_bound
-from .numerics import COEF_FRAC, DECAY_FRAC, MESSAGE_BITS, STATE_BITS, STATE_FRAC, FixedNumerics
+from .numerics import DECAY_FRAC, ONE, PAYLOAD_BITS, Q, STATE_BITS, W_MAX, FixedNumerics
 
 
 def check_fixed(graph: Graph) -> None:
@@ -25,12 +26,16 @@ def check_fixed(graph: Graph) -> None:
         if not p.clamped and p.activation != "hard_sigmoid":
             raise UnsupportedGraph(f"populations[{i}]", f"{p.name!r} has activation {p.activation!r}; the fixed-point "
                                    "neuron computes only hard_sigmoid (a clip, no lookup table)")
+        if p.clamped and p.activation not in ("linear", "hard_sigmoid"):
+            raise UnsupportedGraph(f"populations[{i}]", f"input {p.name!r} has activation {p.activation!r}; its "
+                                   "graded spikes carry round(127 ρ(x)), so ρ(x) must lie in [0, 1] (linear inputs "
+                                   "in [0, 1] or hard_sigmoid)")
     if graph.cost.kind != "mse":
         raise UnsupportedGraph("cost.kind", f"{graph.cost.kind!r}: the fixed-point output unit nudges by β(s − y) (mse)")
 
 
-class LoihiFixedBackend(LoihiBackend):
-    """Options: `hw`; `headroom` ≥ 1 (each coupling's weight range is headroom·max|W| at compile)."""
+class LoihiFixedBackend(LoihiEngineBackend):
+    """Options: `hw`; `headroom` ≥ 1 (each parameter's weight range is headroom·max|θ| at compile)."""
     name = "loihi-fixed"
     families = ("ep",)
 
@@ -42,12 +47,14 @@ class LoihiFixedBackend(LoihiBackend):
 
     def _numerics(self, graph: Graph):
         check_fixed(graph)
-        return FixedNumerics(graph, self.options["headroom"])
+        return FixedNumerics(graph, graph.training.batch_size, self.options["headroom"])
 
     def step(self, x, y):
+        x, y = np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float))
+        if np.any((x < 0) | (x > 1)):
+            raise UnsupportedGraph("inputs", "loihi-fixed codes inputs as round(127 ρ(x)): they must lie in [0, 1]")
         with self.timed("host"):
-            per = update_bound(self.graph, np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float)),
-                               self.net.num)
+            per = update_bound(self.graph, x, y, self.net.num)
         u = super().step(x, y)
         a = float(np.linalg.norm(flatten(per, sorted(per))))
         n = float(np.linalg.norm(flatten(u, sorted(per))))
@@ -56,11 +63,14 @@ class LoihiFixedBackend(LoihiBackend):
 
     def info(self):
         num = self.net.num if self.net else None
-        fmt = {"state": f"{STATE_BITS}-bit signed, 1.0 = 2^{STATE_FRAC}", "dt_beta": f"{DECAY_FRAC}-bit fractions",
-               "payload_bits": MESSAGE_BITS, "plasticity_coefficients": f"{COEF_FRAC}-bit fractions",
-               "weights": "8-bit signed mantissa × 2^exp per coupling", "update_rounding": "nearest (half up)",
-               "weight_exp": dict(num.exps) if num else None}
-        sat = sum(int(p.saturated.get()[0]) for p in self.net.plastic.values()) if self.net else 0
+        fmt = {"state": f"{STATE_BITS}-bit signed, 1.0 = {ONE}", "dt_beta": f"{DECAY_FRAC}-bit fractions",
+               "graded_spikes": f"{PAYLOAD_BITS}-bit payload 2q, q = round({Q} ρ) (the learning engine's x1 = q)",
+               "traces": "7-bit (x1 = y2/y3 = q; y1 = the apply scale Y)",
+               "weights": f"9-bit signed [−{W_MAX + 1}, {W_MAX}] × 2^E per parameter",
+               "tag": "9-bit signed, a phase end adds (q_i q_j >> 3)·2^A",
+               "rounding": "stochastic (one random number per learning epoch), as Lava's bit-approximate model",
+               "weight_exp": dict(num.exps) if num else None, "tag_exp": num.A if num else None,
+               "apply_exp": dict(num.G) if num else None}
         eb = self.error_bound
-        return {**super().info(), "fixed_point": fmt, "weights_saturated": sat,
+        return {**super().info(), "fixed_point": fmt,
                 "error_bound": None if eb is None else {"abs": eb["abs"], "rel": eb["rel"]}}

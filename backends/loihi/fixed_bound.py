@@ -1,19 +1,20 @@
-"""The error bound of the fixed-point EP update against the float update at the same parameters.
+"""The error bound of the `loihi-fixed` update against the float update at the same parameters.
 
 The fixed path runs the float path's Euler steps with per-step roundings; an error e in the state
 then evolves, to first order, as e ← J e + δ, with J the Jacobian of one projected Euler step on the
 float trajectory and |δ| bounded per unit by the roundings of that step:
-  ½ ulp (state update) + dt·(1 ulp per arriving Dense: Lava's bit-accurate Dense floors its shift
-  + ½ ulp per input (quantised inputs) through |W_in| + ½ ulp·|β|·(1 + 1) on the output (cost product, target))
-  + |dt_q − dt|·|drift| + dt·|β_q − β|·|s − y|   (dt, β as 12-bit fractions).
+  ½ ulp (state update) + dt·(1 ulp per arriving Dense: Lava's Dense floors its shift
+  + ½ ulp (bias, target) + ½/127·Σ|W| over the unit's inputs (graded spikes carry q = round(127 ρ))
+  + ½ ulp·|β| on the output) + |dt_q − dt|·|drift| + dt·|β_q − β|·|s − y|   (dt, β as 12-bit fractions).
 The bound at a phase end is E = Σ_t |J_{T−1}⋯J_{t+1}| δ_t (signed Jacobian products, so the
-dynamics' own contraction counts; J = diag(inside)·((1 − dt − dtβ·[out])I + dt·K) for hard_sigmoid
-units, K the symmetric coupling matrix; a unit within twice a first pass's bound of the box counts
-as inside, so an error that may cross a kink is propagated). At each phase end the contrast
-coef·ρ_dst ρ_srcᵀ then errs by at most |coef|(E_dst|ρ_src| + |ρ_dst|E_src + E_dst E_src); the
-16-bit coefficients add their relative error, and the final rounding onto the weight mantissa
-(bias: state) grid adds half a step. Holds while no weight saturates; first order in the state
-error (a kink of the box can be crossed only by a unit within its bound of the kink — handled above).
+dynamics' own contraction counts; a unit within twice its own first-pass bound of the box counts
+as inside, so an error that may cross a kink is propagated). The learning engine then multiplies
+q_pre·q_post: each factor errs by at most E + ½/127 (rounding) + 1/127 (its one-step stochastic
+decay at τ = 65535 may take one count off), so a phase end's term errs by at most
+|coef|/B·(e_i ρ_j + ρ_i e_j + e_i e_j). Its accumulation into the tag is floored (< 2^A tag units)
+and stochastically rounded (< 1 tag unit); each apply step floors t·y1/32 (< 2^G weight units) and
+stochastically rounds onto the 9-bit grid (< 1 weight unit); y1 = round(Y) errs by ½ + 1 (decay)
+counts of Y. Holds while no weight or tag saturates; first order in the state error.
 """
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ from neurophys.ir.graph import Graph
 from neurophys.physics.hopfield import Hopfield
 
 from . import schedule as sch
-from .numerics import COEF_FRAC, DECAY_FRAC, STATE_FRAC, FixedNumerics
+from .numerics import DECAY_FRAC, ONE, Q, FixedNumerics
 
-ULP = 2.0 ** -STATE_FRAC
+ULP = 1.0 / ONE
+QUANT = 0.5 / Q      # |q/127 − ρ| from rounding
+DECAY = 1.0 / Q      # one count the one-step stochastic trace decay may take off
 
 
 def _q(v: float, frac: int) -> float:
@@ -33,18 +36,21 @@ def _q(v: float, frac: int) -> float:
 
 
 def _couplings(net: Hopfield):
-    """K over free units (both directions), |W_in| summed per unit, Dense arrivals per unit."""
-    K, win, arrivals = np.zeros((net.n, net.n)), np.zeros(net.n), np.zeros(net.n)
+    """K over free units (both directions), Σ|W| over each unit's graded inputs, Dense arrivals per unit."""
+    K, wsum, arrivals = np.zeros((net.n, net.n)), np.zeros(net.n), np.zeros(net.n)
     for b in net.blocks:
         W = b.coupling.weight
         arrivals[b.dst] += 1
-        if b.src is None:
-            win[b.dst] += np.abs(W).sum(axis=1)
-        else:
+        wsum[b.dst] += np.abs(W).sum(axis=1)
+        if b.src is not None:
             K[b.dst, b.src] += W
             K[b.src, b.dst] += W.T
             arrivals[b.src] += 1
-    return K, win, arrivals
+            wsum[b.src] += np.abs(W).sum(axis=0)
+    for p in net.free:
+        if p.bias is not None and p.trainable_bias:
+            arrivals[net.slices[p.name]] += 1  # the bias connection from the always-on unit
+    return K, wsum, arrivals
 
 
 def _propagate(path, margin: float):
@@ -66,7 +72,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     x, y = np.asarray(x, float), np.asarray(y, float)
     B = len(x)
     x_rho = net.rho_in(x)
-    K, win, arrivals = _couplings(net)
+    K, wsum, arrivals = _couplings(net)
     out = np.zeros(net.n)
     out[net.out] = 1.0
     yf = np.zeros((B, net.n))
@@ -75,7 +81,8 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     ends = []  # (state, path of steps from the reset) at every phase end with a contrast
     s, path = np.zeros((B, net.n)), []
     saved = (s, path)
-    for mode, beta, coef in sch.ep_phases(rule.beta, rule.lr, rule.estimator, True):
+    phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
+    for mode, beta, coef in phases:
         if mode == sch.RESET:
             s, path = np.zeros_like(s), []
         elif mode == sch.SAVE:
@@ -87,48 +94,42 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
         for _ in range(rx.max_steps):
             d = net.drift(s, x_rho, y, beta)
             pre = s + dt * d
-            delta = (ULP / 2 + max(dt, dtq) * (ULP * arrivals + ULP / 2 * win + ULP * abs(bq) * out)
+            delta = (ULP / 2 + max(dt, dtq) * (ULP * arrivals + ULP / 2 + QUANT * wsum + ULP / 2 * abs(bq) * out)
                      + abs(dtq - dt) * np.abs(d) + dt * abs(bq - beta) * out * np.abs(s - yf))
             path = path + [(pre, delta, A)]
             s = net.project(pre.copy())  # project clips in place; the path keeps pre
-        ends.append((s, path, abs(coef)))
-    # units within twice the first pass's largest bound of a kink count as inside in the second
-    margin = 2 * max(_propagate(path, 0.0).max() for _, path, _ in ends)
-    acc_err, acc_mag = {}, {}
-    for s, path, c in ends:
-        _contrast(net, s, _propagate(path, margin), x_rho, c, acc_err, acc_mag)
-    rel = _coef_rel_error(rule, B)
+        if coef:
+            ends.append((s, path))
+    mag = sch.magnitude(phases)
+    err, size = {}, {}
+    for s, path in ends:  # a unit within twice its first-pass bound of a kink counts as inside in the second
+        _contrast(net, s, _propagate(path, 2 * _propagate(path, 0.0)), x_rho, err, size)
+    Y = mag / B / Q ** 2 * 2.0 ** (8 - num.h)                  # the apply scale y1 (in counts)
+    steps = int(np.ceil(Y / Q))
     bound = {}
-    for k, err in acc_err.items():
-        grid = num.lsb(k) if k in num.exps else ULP
-        bound[k] = (err + rel * acc_mag[k]) / B + grid / 2
+    for k, e in err.items():
+        lsb, G = num.lsb(k), num.G[k]
+        tag_unit = Y * 2.0 ** (G - 5) * lsb                       # one tag unit in parameter units
+        bound[k] = (mag / B * e + len(ends) * B * (1 + 2.0 ** num.A) * tag_unit
+                    + steps * (2.0 ** G + 1) * lsb + (0.5 + 1) * steps / Y * mag / B * size[k])
     return bound
 
 
-def _contrast(net, s, E, x_rho, c, acc_err, acc_mag):
-    """Add one phase end's contribution to the contrast's error bound and magnitude."""
+def _contrast(net, s, E, x_rho, err, size):
+    """Add one phase end's bound on |q_post q_pre/127² − ρ_post ρ_pre| (and Σ ρ_post ρ_pre) per parameter."""
     r = np.abs(net.rho(s))
+    e = E + QUANT + DECAY
     for b in net.blocks:
         if not b.coupling.trainable:
             continue
-        rd, ed = r[:, b.dst], E[:, b.dst]
-        rs, es = (r[:, b.src], E[:, b.src]) if b.src is not None else (np.abs(x_rho[:, b.src_in]),
-                                                                        np.full_like(x_rho[:, b.src_in], ULP / 2))
+        rd, ed = r[:, b.dst], e[:, b.dst]
+        rs, es = (r[:, b.src], e[:, b.src]) if b.src is not None else (
+            np.abs(x_rho[:, b.src_in]), np.full_like(x_rho[:, b.src_in], QUANT + DECAY))
         k = b.coupling.name
-        acc_err[k] = acc_err.get(k, 0.0) + c * (ed.T @ rs + rd.T @ es + ed.T @ es)
-        acc_mag[k] = acc_mag.get(k, 0.0) + c * rd.T @ rs
+        err[k] = err.get(k, 0.0) + ed.T @ rs + rd.T @ es + ed.T @ es
+        size[k] = size.get(k, 0.0) + rd.T @ rs
     for p in net.free:
         if p.bias is not None and p.trainable_bias:
             sl, k = net.slices[p.name], f"{p.name}.bias"
-            acc_err[k] = acc_err.get(k, 0.0) + c * E[:, sl].sum(axis=0)
-            acc_mag[k] = acc_mag.get(k, 0.0) + c * r[:, sl].sum(axis=0)
-
-
-def _coef_rel_error(rule, B: int) -> float:
-    """Relative error of the 16-bit products COEF·APPLY against coef/B, worst over the phases."""
-    a, aq = 1.0 / B, _q(1.0 / B, COEF_FRAC)
-    worst = 0.0
-    for _, _, coef in sch.ep_phases(rule.beta, rule.lr, rule.estimator, True):
-        if coef:
-            worst = max(worst, abs(_q(coef, COEF_FRAC) * aq - coef * a) / abs(coef * a))
-    return worst
+            err[k] = err.get(k, 0.0) + (e[:, sl] * (1 + DECAY) + r[:, sl] * DECAY).sum(axis=0)
+            size[k] = size.get(k, 0.0) + r[:, sl].sum(axis=0)

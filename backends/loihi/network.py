@@ -1,11 +1,15 @@
-"""Build one Lava network for a graph and run batches through it.
+"""The chip path: one Lava network for a graph, learning on Lava's learning engine, samples one
+after another (a chip learns online).
 
-Populations become neuron Processes, couplings Dense connections with graded spikes (forward W and,
-from a free source, backward Wᵀ), each trainable coupling a Plasticity Process writing both Dense
-weight Vars. Every value written to or read from a process goes through a numerics object
-(numerics.py: unchanged for `floating_pt`, Loihi 2 fixed-point formats for `fixed_pt`). Inputs, targets and the control word come from source RingBuffers; the output
-population records its state in a trace Var (procs/trace.py). The network is compiled once (a first run on zeros) and every batch is
-then one `run(RunSteps(T))` of the same ring length T, so the rings stay aligned.
+Populations become neuron Processes holding the ring schedule (procs/ring.py); each coupling a
+LearningDense carrying graded spikes forward (W) and, from a free source, a second one backward (Wᵀ)
+that learns the same update; each trainable bias a LearningDense from the population's always-on
+unit. No plasticity process: the learning rule is the LearningDense's (numerics.py), the neurons
+send it the third factors. Every value written to or read from a process goes through a numerics
+object (float or Loihi 2 fixed point). Inputs and targets come from source RingBuffers; the output
+population records its state in a trace Var (procs/trace.py). The network is compiled once (a
+first run on zeros) and every batch is then one `run(RunSteps(T))` per ring of `slots` samples;
+the weights move once, on the apply steps of the batch's last ring.
 """
 from __future__ import annotations
 
@@ -19,13 +23,13 @@ from neurophys.ir.graph import Graph
 
 from . import schedule as sch
 from .numerics import FloatNumerics
-from .runcfg import run_config
 from .procs.doubled_neuron import DoubledNeuron
-from .procs.plasticity import Plasticity
 from .procs.rate_neuron import RateNeuron
+from .runcfg import run_config
+
 
 def check(graph: Graph) -> None:
-    """Refuse, naming the part, what this mapping cannot host."""
+    """Refuse, naming the part, what the Lava mappings cannot host."""
     rx = graph.rule.relaxation
     if graph.rule.family == "ep" and rx.method != "euler":
         raise UnsupportedGraph("rule.relaxation.method", f"{rx.method!r}: Loihi neurons integrate with Euler steps; "
@@ -45,123 +49,131 @@ def check(graph: Graph) -> None:
                                    "are not mapped yet")
 
 
-class LavaNet:
-    window = 1  # steps at each phase's end flagged MEASURE in the control word (the spiking units count spikes there)
+def phases_of(graph: Graph, learn: bool):
+    rule = graph.rule
+    if rule.family == "ep":
+        return sch.ep_phases(rule.beta, rule.lr, rule.estimator, learn)
+    return sch.least_action_phases(rule.lr, learn)
+
+
+class ChipNet:
+    window = 1  # steps at each phase's end flagged MEASURE (the spiking units count spikes there)
 
     def __init__(self, graph: Graph, numerics=None, hw: bool = False):
         check(graph)
         self.graph = graph
         self.num = numerics or FloatNumerics()
-        rule, rx = graph.rule, graph.rule.relaxation
-        self.ep = rule.family == "ep"
-        self.steps = self._phase_steps(rx)
-        if self.ep:
-            self.learn_phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
-            self.eval_phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, False)
-        else:
-            self.learn_phases, self.eval_phases = sch.least_action_phases(rule.lr, True), sch.least_action_phases(
-                rule.lr, False)
+        self.ep = graph.rule.family == "ep"
+        self.steps = self._phase_steps(graph.rule.relaxation)
+        self.learn_phases, self.eval_phases = phases_of(graph, True), phases_of(graph, False)
+        self.magnitude = sch.magnitude(self.learn_phases)
         self.slots = graph.training.batch_size
-        self.S = sch.sample_steps(self.learn_phases, self.steps)
-        self.T = self.slots * self.S
+        self.apply_at = self.slots * sch.sample_steps(self.learn_phases, self.steps)
+        self.T = self.apply_at + self.num.apply_steps
         self.eval_slots = self.T // sch.sample_steps(self.eval_phases, self.steps)
+        self.learn_ctrl = self.num.control(sch.control(self.learn_phases, self.steps, self.slots, self.T,
+                                                       self.num.apply_steps, self.window))
+        self.eval_ctrl = self.num.control(sch.control(self.eval_phases, self.steps, self.eval_slots, self.T, 0,
+                                                      self.window))
         self._build()
         self.run_cfg = run_config(self.num.select_tag, hw, self.processes())
-        self._ctrl_key = None
+        self._set = {}  # last value written to each ring Var (written only when it changes)
         self.running = False
 
     # ------------------------------------------------------------------ construction
     def _build(self):
         g, T, num = self.graph, self.T, self.num
         out = g.population(g.cost.output)
-        self.ctrl = Source(data=num.control(np.zeros((sch.WIDTH, T))))
         self._make_inputs()
         self.target = Source(data=num.state_in(np.zeros((out.size, T))))
         self.neurons = {}
         for p in g.populations:
             if p.clamped:
                 continue
-            bias = p.bias if p.bias is not None else np.zeros(p.size)
+            bias = p.bias if p.bias is not None and not p.trainable_bias else np.zeros(p.size)
             common = dict(size=p.size, bias=num.state_in(bias), activation=p.activation, name=p.name,
-                          cost=g.cost.kind if p.name == out.name else None,
-                          trainable_bias=p.bias is not None and p.trainable_bias,
+                          cost=g.cost.kind if p.name == out.name else None, learn_ctrl=self.learn_ctrl,
+                          eval_ctrl=self.eval_ctrl, apply_at=self.apply_at, apply_steps=num.apply_steps,
                           record=T if p.name == out.name else 0)
-            n = self._neuron(p, common)
-            self.ctrl.s_out.connect(n.ctrl)
-            self.neurons[p.name] = n
+            self.neurons[p.name] = self._neuron(p, common)
         self.target.s_out.connect(self.neurons[out.name].y_in)
-        self.fwd, self.bwd, self.plastic = {}, {}, {}
+        self.fwd, self.bwd, self.bias = {}, {}, {}
         for c in g.couplings:
-            pre, pre_learn = self._src_ports(c.src)
             dst = self.neurons[c.dst]
-            post, post_learn = self._dst_ports(dst)
-            self.fwd[c.name] = num.dense(c, c.weight, f"{c.name}.fwd")
-            pre.connect(self.fwd[c.name].s_in)
-            self.fwd[c.name].a_out.connect(dst.a_in if self.ep else dst.z_in)
+            fwd = self.fwd[c.name] = num.dense(c.name, c.weight, f"{c.name}.fwd", c.trainable)
+            self._pre_port(c.src).connect(fwd.s_in)
+            fwd.a_out.connect(dst.a_in if self.ep else dst.z_in)
+            if c.trainable:
+                self._learn_from(fwd, dst, "y")
             if c.src in self.neurons:
                 src = self.neurons[c.src]
-                self.bwd[c.name] = num.dense(c, c.weight.T, f"{c.name}.bwd")
-                post.connect(self.bwd[c.name].s_in)
-                self.bwd[c.name].a_out.connect(src.a_in if self.ep else src.e_in)
-            if c.trainable:
-                pl = Plasticity(shape=c.weight.shape, shift=num.shifts.get(c.name, 0), name=f"{c.name}.plasticity")
-                pre_learn.connect(pl.pre)
-                post_learn.connect(pl.post)
-                self.ctrl.s_out.connect(pl.ctrl)
-                pl.w_fwd.connect_var(self.fwd[c.name].weights)
-                if c.name in self.bwd:
-                    pl.w_bwd.connect_var(self.bwd[c.name].weights)
-                self.plastic[c.name] = pl
+                bwd = self.bwd[c.name] = num.dense(c.name, c.weight.T, f"{c.name}.bwd", c.trainable)
+                (dst.s_out if self.ep else dst.d_out).connect(bwd.s_in)
+                bwd.a_out.connect(src.a_in if self.ep else src.e_in)
+                if c.trainable:
+                    self._learn_from(bwd, src, "y" if self.ep else "u")
+        for p in g.populations:
+            if p.name in self.neurons and p.bias is not None and p.trainable_bias:
+                n = self.neurons[p.name]
+                b = self.bias[p.name] = num.dense(f"{p.name}.bias", p.bias[:, None], f"{p.name}.bias", True)
+                n.one_out.connect(b.s_in)
+                b.a_out.connect(n.a_in if self.ep else n.z_in)
+                self._learn_from(b, n, "y")
 
-    # hooks: what a population becomes and which ports carry its activity to Dense and to plasticity
+    @staticmethod
+    def _learn_from(conn, post, factor: str):
+        """Wire the post neuron's third factors into a LearningDense (y2/y3, or u2/u3 for a backward one)."""
+        post.y1_out.connect(conn.s_in_y1)
+        getattr(post, f"{factor}2_out").connect(conn.s_in_y2)
+        getattr(post, f"{factor}3_out").connect(conn.s_in_y3)
+        post.bap_out.connect(conn.s_in_bap)
+
+    # hooks: what a population becomes, the phases' length, how inputs are coded
     def _phase_steps(self, rx) -> int:
         return rx.max_steps
 
     def _make_inputs(self):
-        self.inputs = {p.name: Source(data=self.num.state_in(np.zeros((p.size, self.T)))) for p in self.graph.inputs}
+        self.inputs = {p.name: Source(data=self.num.payload_in(np.zeros((p.size, self.T)))) for p in self.graph.inputs}
 
     def _neuron(self, p, common):
         rx = self.graph.rule.relaxation
-        return RateNeuron(dt=self.num.fraction(rx.dt), **common) if self.ep else DoubledNeuron(k=rx.dt / p.tau, **common)
+        if self.ep:
+            return RateNeuron(dt=self.num.fraction(rx.dt), **common)
+        return DoubledNeuron(k=rx.dt / p.tau, **common)
 
-    def _src_ports(self, name):
-        """(port into the forward Dense, port into the plasticity's pre) of a coupling's source."""
-        port = self.inputs[name].s_out if name in self.inputs else (
-            self.neurons[name].s_out if self.ep else self.neurons[name].a_out)
-        return port, port
-
-    def _dst_ports(self, n):
-        """(port into the backward Dense, port into the plasticity's post) of a coupling's destination."""
-        port = n.s_out if self.ep else n.d_out
-        return port, port
+    def _pre_port(self, name):
+        """The port carrying a population's activity into its outgoing forward connections."""
+        if name in self.inputs:
+            return self.inputs[name].s_out
+        return self.neurons[name].s_out if self.ep else self.neurons[name].a_out
 
     def _set_input(self, name, x_rho, per_sample):
-        self.inputs[name].data.set(self.num.state_in(self._ring(x_rho, per_sample)))
+        self.inputs[name].data.set(self.num.payload_in(self._ring(x_rho, per_sample)))
 
     def processes(self):
-        return [self.ctrl, self.target, *self.inputs.values(), *self.neurons.values(), *self.fwd.values(),
-                *self.bwd.values(), *self.plastic.values()]
+        return [*self.inputs.values(), self.target, *self.neurons.values(), *self.fwd.values(), *self.bwd.values(),
+                *self.bias.values()]
 
     # ------------------------------------------------------------------ running
     def start(self):
-        """Compile and start the runtime once (a run on zeros: no updates are applied)."""
-        self.ctrl.run(condition=RunSteps(num_steps=self.T), run_cfg=self.run_cfg)
+        """Compile and start the runtime once (a run on zeros: no sample is real, nothing is applied)."""
+        self._run()
         self.running = True
 
-    def _set_ctrl(self, learn: bool, n_real: int, scale: float):
-        key = (learn, n_real, scale)
-        if key != self._ctrl_key:
-            phases, slots = (self.learn_phases, self.slots) if learn else (self.eval_phases, self.eval_slots)
-            self.ctrl.data.set(self.num.control(sch.control(phases, self.steps, slots, n_real, scale, self.window)))
-            self._ctrl_key = key
+    def _ring_var(self, name, value):
+        """Write a ring Var of every neuron, only when its value changes (each write is a runtime round trip)."""
+        value = np.atleast_1d(value)
+        if name in self._set and np.array_equal(self._set[name], value):
+            return
+        for n in self.neurons.values():
+            getattr(n, name).set(value)
+        self._set[name] = value
 
     def _set_samples(self, x, y, per_sample: int):
-        g = self.graph
         off = 0
-        for p in g.inputs:
-            xr = act.rho(p.activation, x[:, off:off + p.size])
+        for p in self.graph.inputs:
+            self._set_input(p.name, act.rho(p.activation, x[:, off:off + p.size]), per_sample)
             off += p.size
-            self._set_input(p.name, xr, per_sample)
         self.target.data.set(self.num.state_in(self._ring(y, per_sample)))
 
     def _ring(self, rows, per_sample):
@@ -170,26 +182,30 @@ class LavaNet:
         return data
 
     def _run(self):
-        self.ctrl.run(condition=RunSteps(num_steps=self.T), run_cfg=self.run_cfg)
+        self.target.run(condition=RunSteps(num_steps=self.T), run_cfg=self.run_cfg)
 
     def learn(self, x, y):
-        """One local learning step on the batch: phases per sample, update applied at the end."""
+        """One local learning step on the batch: the samples one after another, the tag accumulating
+        their contrasts, the weights moving once at the end."""
         B = len(x)
+        y1 = self.num.apply_y1(self.magnitude, B)
+        per = sch.sample_steps(self.learn_phases, self.steps)
+        self._ring_var("learn", 1)
         for i in range(0, B, self.slots):
             xb, yb = x[i:i + self.slots], y[i:i + self.slots]
-            last = i + self.slots >= B
-            self._set_ctrl(True, len(xb), 1.0 / B if last else 0.0)
-            self._set_samples(xb, yb, self.S)
+            self._ring_var("n_real", len(xb))
+            self._ring_var("apply_y1", y1 if i + self.slots >= B else np.zeros_like(y1))
+            self._set_samples(xb, yb, per)
             self._run()
 
     def outputs(self, x):
         """Output states at the end of the free phase (EP) / the flow (least action)."""
         per = sch.sample_steps(self.eval_phases, self.steps)
         n_out = self.graph.population(self.graph.cost.output).size
+        self._ring_var("learn", 0)
         res = []
         for i in range(0, len(x), self.eval_slots):
             xb = x[i:i + self.eval_slots]
-            self._set_ctrl(False, 0, 0.0)
             self._set_samples(xb, np.zeros((len(xb), n_out)), per)
             self._run()
             trace = self.neurons[self.graph.cost.output].trace.get()
@@ -197,29 +213,48 @@ class LavaNet:
         return np.concatenate(res)
 
     # ------------------------------------------------------------------ parameters
+    def names(self):
+        return [c.name for c in self.graph.couplings] + [f"{p.name}.bias" for p in self.graph.populations
+                                                         if p.bias is not None]
+
     def get_params(self):
         out = {c.name: self.num.weights_out(c.name, self.fwd[c.name].weights.get()) for c in self.graph.couplings}
         for p in self.graph.populations:
-            if p.bias is not None:
-                out[f"{p.name}.bias"] = self.num.state_out(self.neurons[p.name].bias.get())
+            if p.bias is None:
+                continue
+            k = f"{p.name}.bias"
+            out[k] = (self.num.weights_out(k, self.bias[p.name].weights.get()[:, 0]) if p.name in self.bias
+                      else self.num.state_out(self.neurons[p.name].bias.get()))
         return out
 
     def set_params(self, params):
-        names = {c.name for c in self.graph.couplings} | {f"{p.name}.bias" for p in self.graph.populations
-                                                        if p.bias is not None}
+        names = set(self.names())
         for k, v in params.items():
             if k not in names:
                 raise UnsupportedGraph(f"params.{k}", f"no such parameter (have {', '.join(sorted(names))})")
             v = np.asarray(v, float)
             if k.endswith(".bias"):
-                self.neurons[k[:-5]].bias.set(self.num.state_in(v))
+                pop = k[:-5]
+                if pop in self.bias:
+                    self.bias[pop].weights.set(self.num.weights_in(k, v[:, None]))
+                else:
+                    self.neurons[pop].bias.set(self.num.state_in(v))
             else:
                 w = self.num.weights_in(k, v)
                 self.fwd[k].weights.set(w)
                 if k in self.bwd:
                     self.bwd[k].weights.set(w.T.copy())
 
+    def transpose_mismatch(self) -> float:
+        """max |W_fwd − W_bwdᵀ| over couplings with a backward connection: both learn the same update,
+        up to the learning engine's rounding (fixed point) — read back, not assumed."""
+        m = 0.0
+        for k, b in self.bwd.items():
+            m = max(m, float(np.abs(self.num.weights_out(k, self.fwd[k].weights.get())
+                                    - self.num.weights_out(k, b.weights.get()).T).max()))
+        return m
+
     def stop(self):
         if self.running:
-            self.ctrl.stop()
+            self.target.stop()
             self.running = False

@@ -8,16 +8,16 @@ from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg
 
 from neurophys.ir.errors import ValidationError
 
+from .procs.batch_units import BatchUnits, PyBatchUnitsFloat
 from .procs.doubled_neuron import DoubledNeuron, PyDoubledNeuronFloat
-from .procs.plasticity import Plasticity, PyPlasticityFixed, PyPlasticityFloat
 from .procs.rate_neuron import PyRateNeuronFixed, PyRateNeuronFloat, RateNeuron
 from .procs.spiking_unit import PySpikingUnitFloat, SpikingUnit
 
 HW_MODULE = "lava.magma.compiler.subcompilers.nc"  # shipped by lava-loihi, the Loihi 2 hardware stack
 
 MODELS = {"floating_pt": {RateNeuron: PyRateNeuronFloat, DoubledNeuron: PyDoubledNeuronFloat,
-                          Plasticity: PyPlasticityFloat, SpikingUnit: PySpikingUnitFloat},
-          "fixed_pt": {RateNeuron: PyRateNeuronFixed, Plasticity: PyPlasticityFixed}}
+                          SpikingUnit: PySpikingUnitFloat, BatchUnits: PyBatchUnitsFloat},
+          "fixed_pt": {RateNeuron: PyRateNeuronFixed}}
 
 
 def hardware_available() -> bool:

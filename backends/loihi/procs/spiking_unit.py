@@ -1,12 +1,13 @@
-"""An EP population as spiking neurons whose firing rate codes ρ(s).
+"""An EP population as spiking neurons whose firing rate codes ρ(s), on the chip path's ring.
 
 Each unit keeps the EP state s as its synaptic current: it integrates the binary spikes arriving
 through Dense (Σ W·spikes, one step late) with the same projected Euler step as the rate unit, at a
 finer step dt/substeps so s low-pass filters the spike input. Its membrane v is a non-leaky
 integrate-and-fire with subtractive reset and threshold 1: v += ρ(s), a spike when v ≥ 1, v −= 1;
-its rate is then ρ(s) (≤ one spike per step, so ρ must lie in [0, 1]). On the control word's
-MEASURE steps (a phase's last `window` steps) it counts its spikes; r_out carries count/window, the
-measured rate that the plasticity and the bias rule use in place of ρ(s).
+its rate is then ρ(s) (≤ one spike per step, so ρ must lie in [0, 1]). On the MEASURE steps (a
+phase's last `window` steps) it counts its spikes; at the phase end it sends the measured rate
+count/window as its post-synaptic factor y2 / y3, which the learning engine multiplies with the
+pre-synaptic spike trace x1 (learning.py: an exponential trace normalised to read the rate).
 
 Not Lava's stock LIF: that one resets v to 0 (its rate is a staircase in the current, not ρ) and has
 no floor under v, and the β-nudge needs the unit's own state fed back; so this is a custom
@@ -29,24 +30,22 @@ from neurophys import activations as act
 from neurophys import costs
 
 from .. import schedule as sch
-from .trace import record, trace_var
+from . import ring
+from .trace import record
 
 
 class SpikingUnit(AbstractProcess):
-    """a_in: Σ W·spikes from Dense; ctrl; y_in: target (output only). s_out: binary spikes;
-    r_out: measured rate (count over the MEASURE window / window); trace: s over the last `record` steps."""
+    """a_in: Σ W·spikes from Dense; y_in: target (output only). s_out: binary spikes;
+    y1/y2/y3/bap/one_out: ring.py; trace: s over the ring (output population only)."""
 
-    def __init__(self, *, size: int, bias, dt: float, window: int, activation: str, cost: str | None = None,
-                 trainable_bias: bool = False, record: int = 0, name: str | None = None):
-        super().__init__(activation=activation, cost=cost, trainable_bias=trainable_bias, window=window,
-                         record=record, name=name)
+    def __init__(self, *, size: int, bias, dt: float, window: int, activation: str, learn_ctrl, eval_ctrl,
+                 apply_at: int, apply_steps: int, cost: str | None = None, record: int = 0, name: str | None = None):
+        super().__init__(activation=activation, cost=cost, window=window, learn_ctrl=learn_ctrl, eval_ctrl=eval_ctrl,
+                         apply_at=apply_at, record=record, name=name)
         self.a_in = InPort((size,))
-        self.ctrl = InPort((sch.WIDTH,))
-        self.y_in = InPort((size,))
         self.s_out = OutPort((size,))
-        self.r_out = OutPort((size,))
-        self.trace = trace_var(size, record)
-        for var in ("s", "v", "s_free", "v_free", "count", "bias_acc"):
+        ring.declare(self, size, apply_steps, record)
+        for var in ("s", "v", "s_free", "v_free", "count"):
             setattr(self, var, Var((size,), init=np.zeros(size)))
         self.bias = Var((size,), init=np.asarray(bias, float))
         self.dt = Var((1,), init=float(dt))
@@ -55,24 +54,20 @@ class SpikingUnit(AbstractProcess):
 @implements(proc=SpikingUnit, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PySpikingUnitFloat(PyLoihiProcessModel):
+class PySpikingUnitFloat(ring.RingFloat, PyLoihiProcessModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    ctrl: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    y_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    r_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    trace: np.ndarray = LavaPyType(np.ndarray, float)
     s: np.ndarray = LavaPyType(np.ndarray, float)
     v: np.ndarray = LavaPyType(np.ndarray, float)
     s_free: np.ndarray = LavaPyType(np.ndarray, float)
     v_free: np.ndarray = LavaPyType(np.ndarray, float)
     count: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_acc: np.ndarray = LavaPyType(np.ndarray, float)
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     dt: np.ndarray = LavaPyType(np.ndarray, float)
 
     def run_spk(self):
-        a, c, y = self.a_in.recv(), self.ctrl.recv(), self.y_in.recv()
+        a, y = self.a_in.recv(), self.y_in.recv()
+        c, k = self.control()
         fn, cost = self.proc_params["activation"], self.proc_params["cost"]
         mode = int(c[sch.MODE])
         if mode == sch.RESET:
@@ -95,12 +90,9 @@ class PySpikingUnitFloat(PyLoihiProcessModel):
         self.v = self.v - spikes
         if c[sch.MEASURE]:
             self.count = self.count + spikes
-        rate = self.count / self.proc_params["window"]
         self.s_out.send(spikes.astype(float))
-        self.r_out.send(rate)
+        sign = self.sign(c)
+        rate = self.count / self.proc_params["window"]
+        zero = np.zeros_like(rate)
+        self.send_factors(c, k, rate if sign > 0 else zero, rate if sign < 0 else zero)
         record(self, self.s)
-        if self.proc_params["trainable_bias"]:
-            self.bias_acc = self.bias_acc + c[sch.COEF] * rate
-            if c[sch.APPLY]:
-                self.bias = self.bias + c[sch.APPLY] * self.bias_acc
-                self.bias_acc = np.zeros_like(self.bias_acc)
