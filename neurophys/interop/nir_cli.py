@@ -30,7 +30,9 @@ def register(sub) -> None:
     e.add_argument("out", metavar="OUT.nir")
     e.add_argument("--twin", choices=["cubalif"], help="write a rate-coded spiking twin instead of LI rate nodes")
     e.add_argument("--steps-per-spike", type=float, default=None, metavar="K",
-                   help="twin only: input of 1 fires once every K steps (default 20)")
+                   help="twin only: ρ = K × spikes per step (default 100)")
+    e.add_argument("--tau-syn-steps", type=float, default=None, metavar="N",
+                   help="twin only: synaptic time constant in steps (default 20; 1.4427 = 1/ln 2 for Rockpool)")
     e.set_defaults(func=_export)
     i = nsub.add_parser("import", help="read a NIR file and write a neurophys graph (or spiking network) file")
     i.add_argument("file", metavar="IN.nir")
@@ -55,15 +57,17 @@ def _export(args) -> int:
     if args.twin:
         from . import nir_twin
 
-        kw = {} if args.steps_per_spike is None else {"steps_per_spike": args.steps_per_spike}
+        kw = {k: v for k, v in (("steps_per_spike", args.steps_per_spike), ("tau_syn_steps", args.tau_syn_steps))
+              if v is not None}
         twin = nir_twin.twin(graph, **kw)
         nir._nir().write(args.out, twin.graph)
         print(f"wrote {args.out}: {args.twin} twin; {twin.approximation}")
         return 0
-    if args.steps_per_spike is not None:
+    if args.steps_per_spike is not None or args.tau_syn_steps is not None:
         from ..ir.errors import ValidationError
 
-        raise ValidationError("--steps-per-spike", "applies to --twin only")
+        raise ValidationError("--steps-per-spike" if args.steps_per_spike is not None else "--tau-syn-steps",
+                              "applies to --twin only")
     nir.export(graph, args.out)
     print(f"wrote {args.out}")
     return 0

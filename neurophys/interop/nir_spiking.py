@@ -101,10 +101,7 @@ def from_dict(raw: dict, name: str = "nir_network") -> SpikingNetwork:
     del nodes[outputs[0]]
     sizes = _sizes(nodes, edges)
     built = [node_from_dict(n, d, sizes.get(n)) for n, d in nodes.items()]
-    try:
-        return SpikingNetwork(built, edges, src[0], name=name, metadata=_meta(raw))
-    except ValidationError as exc:
-        raise exc.under("graph") from None
+    return SpikingNetwork(built, edges, src[0], name=name, metadata=_meta(raw))
 
 
 def _meta(raw) -> dict:
