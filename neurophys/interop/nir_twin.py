@@ -10,7 +10,8 @@ s = Σ W ρ(src) + b becomes a CubaLIF whose spike rate codes ρ(s) = K · (spik
           feedback edge Wᵀ, so the twin's fixed point is EP's free phase, not a feed-forward cut.
   hard_sigmoid: clip(s, 0, 1) = relu(s) − relu(s − 1): a second CubaLIF `<p>_sat` takes the same
           current less 1/K (an Affine from the Input with zero weights and bias −1/K), and its spikes
-          enter every destination negated (Scale −1); the output is then their signed sum (Linear).
+          enter every destination negated (Affine −I); the output is then their signed sum (Affine I).
+  Every map is an Affine (zero bias where none): Norse and Sinabs read no Linear or Scale.
   CubaLIF τ_syn = 20 dt (the current smooths the incoming spikes, so a reset to v_reset loses
           little charge; Rockpool, which adds its input as a jump, then sees a steady-state gain
           e^{−dt/τ_syn}/(1 − e^{−dt/τ_syn}) ≈ 19.5: write it with tau_syn_steps = 1/ln 2 for Rockpool,
@@ -71,7 +72,7 @@ def twin(graph: Graph, steps_per_spike: float = STEPS_PER_SPIKE, tau_syn_steps: 
             if p.activation == "hard_sigmoid":  # clip(s, 0, 1) = relu(s) − relu(s − 1)
                 sat, neg, shift = _free(p.name + "_sat", nodes), _free(p.name + "_sat_neg", nodes), None
                 nodes[sat] = cell(p.size)
-                nodes[neg] = nir.Scale(scale=-np.ones(p.size))
+                nodes[neg] = _affine(nir, -np.eye(p.size))
                 shift = _free(p.name + "_sat_shift", nodes)
                 nodes[shift] = nir.Affine(weight=np.zeros((p.size, graph.inputs[0].size)), bias=np.full(p.size, -1.0 / K))
                 edges += [(sat, neg), (graph.inputs[0].name, shift), (shift, sat)]
@@ -90,12 +91,11 @@ def twin(graph: Graph, steps_per_spike: float = STEPS_PER_SPIKE, tau_syn_steps: 
         bias = None
         if dst.bias is not None and dst.name not in biased:
             bias, _ = dst.bias / K, biased.add(dst.name)
-        nodes[c.name] = (nir.Affine(weight=c.weight * scale, bias=bias) if bias is not None
-                         else nir.Linear(weight=c.weight * scale))
+        nodes[c.name] = _affine(nir, c.weight * scale, bias)
         edges += [(o, c.name) for o in outs[c.src]] + [(c.name, n) for n in ins[c.dst]]
         if c.symmetric and src.kind != "input":
             back = _free(c.name + "_T", nodes)
-            nodes[back] = nir.Linear(weight=c.weight.T.copy())
+            nodes[back] = _affine(nir, c.weight.T.copy())
             edges += [(o, back) for o in outs[c.dst]] + [(back, n) for n in ins[c.src]]
     for p in graph.populations:
         if p.bias is not None and p.name not in biased:
@@ -103,7 +103,7 @@ def twin(graph: Graph, steps_per_spike: float = STEPS_PER_SPIKE, tau_syn_steps: 
     last = graph.cost.output
     if len(outs[last]) > 1:  # the output is the signed spike train relu − relu(· − 1)
         last = _free(last + "_rate", nodes)
-        nodes[last] = nir.Linear(weight=np.eye(graph.output.size))
+        nodes[last] = _affine(nir, np.eye(graph.output.size))
         edges += [(o, last) for o in outs[graph.cost.output]]
     out = _free("output", nodes)
     nodes[out] = nir.Output(output_type={"output": np.array([graph.output.size])})
@@ -114,6 +114,11 @@ def twin(graph: Graph, steps_per_spike: float = STEPS_PER_SPIKE, tau_syn_steps: 
     meta = {KEY: json.dumps({"graph": graph_to_dict(graph), "steps_per_spike": K, "dt": TWIN_DT,
                              "approximation": text})}
     return Twin(nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta), K, TWIN_DT, text)
+
+
+def _affine(nir, weight, bias=None):
+    """Every map is an Affine (zero bias where there is none): Norse and Sinabs load no Linear or Scale."""
+    return nir.Affine(weight=weight, bias=np.zeros(weight.shape[0]) if bias is None else bias)
 
 
 def _cell(nir, n, tau_syn_steps):
