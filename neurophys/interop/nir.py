@@ -184,6 +184,37 @@ def _plain(pops: dict, coups: list, out: str) -> Graph:
     return Graph(populations, couplings, Cost("mse", out), rule, name="nir_import")
 
 
+def is_rate_graph(raw: dict) -> bool:
+    """Whether a NIR graph (as nir's dict) is a learning graph's inference part: ours (our metadata),
+    or only Input/Output/Affine/Linear and LI nodes with r = 1, v_leak = 0 and no cycle."""
+    if KEY in (raw.get("metadata") or {}):
+        return True
+    nodes = raw.get("nodes") or {}
+    for d in nodes.values():
+        kind = _str(d.get("type"))
+        if kind not in ("Input", "Output", "Affine", "Linear", "LI"):
+            return False
+        if kind == "LI" and (np.any(np.asarray(d["r"]) != 1) or np.any(np.asarray(d["v_leak"]) != 0)):
+            return False
+    edges = [(_str(a), _str(b)) for a, b in np.asarray(raw.get("edges", []), dtype=object).reshape(-1, 2)]
+    succ = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+    seen, stack = set(), []
+
+    def cyclic(n):
+        if n in stack:
+            return True
+        if n in seen:
+            return False
+        seen.add(n)
+        stack.append(n)
+        hit = any(cyclic(m) for m in succ.get(n, []))
+        stack.pop()
+        return hit
+    return not any(cyclic(n) for n in list(succ))
+
+
 def load(path: str | os.PathLike) -> Graph:
     nir = _nir()
     if not os.path.exists(path):

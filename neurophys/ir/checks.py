@@ -22,6 +22,13 @@ def name(field: str, value: Any) -> str:
     return value
 
 
+def node_name(field: str, value: Any) -> str:
+    """A spiking-network node name: NIR's keys as producers write them ("lif1.lif", "0_LinearTorch")."""
+    if not isinstance(value, str) or not value or not value.isprintable() or any(c.isspace() for c in value):
+        raise ValidationError(field, f"{value!r} is not a valid node name (printable, no spaces)")
+    return value
+
+
 def positive_int(field: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValidationError(field, f"{value!r} must be a positive integer")
