@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from neurophys.ir.errors import ValidationError
+from neurophys.plugins import listing
 
 
 def register(subparsers) -> None:
@@ -13,7 +14,8 @@ def register(subparsers) -> None:
                               description="Run learning steps on a backend, read the parameters back and compare the "
                                           "measured update with −lr·dL/dθ computed by the digital twin at the measured θ.")
     p.add_argument("file", help="graph JSON file")
-    p.add_argument("--backend", default="reference", help="registered backend name (default: reference)")
+    p.add_argument("--backend", default="reference", help=f"registered backend: {listing('neurophys.backends')} "
+                                                          "(default: reference)")
     p.add_argument("--board", metavar="URL", help="board for a board backend (/dev/ttyACM0, socket://HOST:PORT, "
                                                   "emu://...); default: the embedded emulator on a pty")
     p.add_argument("--model", metavar="NAME", help="device model of the embedded emulator (ideal, reram or a JSON "

@@ -40,8 +40,10 @@ def accuracy(graph: Graph, x: np.ndarray, labels: np.ndarray) -> float:
 
 
 def train(graph: Graph, epochs: int | None = None, split: Split | None = None,
-          progress: Callable[[int], None] | None = None) -> list[dict]:
-    """Train in place; returns one record per epoch (loss, train/test accuracy)."""
+          progress: Callable[[int], None] | None = None,
+          on_epoch: Callable[[dict], None] | None = None) -> list[dict]:
+    """Train in place; returns one record per epoch (loss, train/test accuracy). `progress(1)` is
+    called after each batch and `on_epoch(record)` after each epoch, so a caller can show either."""
     if graph.dataset is None and split is None:
         raise ValidationError("dataset", "the graph has no dataset to train on")
     split = split or load_split(graph.dataset)
@@ -64,6 +66,8 @@ def train(graph: Graph, epochs: int | None = None, split: Split | None = None,
             "train_accuracy": float(np.mean(costs.predict(graph.cost.kind, out) == split.labels_train)),
             "test_accuracy": accuracy(graph, split.x_test, split.labels_test),
         })
+        if on_epoch:
+            on_epoch(history[-1])
     return history
 
 
