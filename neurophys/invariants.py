@@ -26,6 +26,14 @@ def invariant(graph: Graph) -> float | None:
     return total if found else None
 
 
+def formula(graph: Graph) -> str:
+    """What `invariant` sums, in symbols, for a caption."""
+    kinds = {c.parametrisation for c in graph.couplings if c.kind == "conductance" and c.trainable}
+    terms = {"linear": "Σ k²/2", "log": "Σ log k"}
+    body = " + ".join(terms.get(p, "Σ ∫ f/f′ dθ") for p in sorted(kinds))
+    return f"{body} over the trainable conductances k"
+
+
 def relative_drift(before: float | None, after: float | None) -> float | None:
     if before is None or after is None:
         return None
