@@ -67,19 +67,24 @@ def scatter(ctx: Context, out: Path) -> str:
 
 
 def curves(ctx: Context, out: Path) -> str | None:
+    fig = curves_figure(ctx)
+    return _save(fig, out, "curves.png") if fig else None
+
+
+def curves_figure(ctx: Context):
     evals = [(i, r) for i, r in enumerate(ctx.records) if "backend" in r]
     if not evals:
         return None
-    steps = [i for i, _ in evals]
+    steps = [i + 1 for i, _ in evals]  # after that step, as in agreement.png
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key in ((a, "loss"), (b, "accuracy")):
         for who, style in (("backend", "-"), ("twin", "--")):
             for part in ("train", "test"):
                 ys = [r[who][key][part] for _, r in evals]
                 ax.plot(steps, [np.nan if v is None else v for v in ys], style, label=f"{who} {part}")
-        ax.set(xlabel="step", ylabel=key, title=f"{key}: {ctx.backend.name} vs twin")
+        ax.set(xlabel="step", ylabel=key, title=f"{key}: {ctx.backend.name} vs twin, evaluated every {ctx.eval_every} steps")
         ax.legend(fontsize=7)
-    return _save(fig, out, "curves.png")
+    return fig
 
 
 def invariant(ctx: Context, out: Path) -> str | None:

@@ -60,3 +60,9 @@ def test_invariant_says_what_it_is_and_why_the_twin_has_few_points(ctx):
     backend = next(line for label, line in lines.items() if not label.startswith("twin"))
     assert list(backend.get_xdata()) == list(range(7)) and backend.get_ydata()[0] == twin.get_ydata()[0]
     assert np.isfinite(backend.get_ydata()).all()
+
+
+def test_curves_say_how_often_they_are_evaluated_and_after_which_step(ctx):
+    for ax in plots.curves_figure(ctx).axes:
+        assert f"evaluated every {EVAL_EVERY} steps" in ax.get_title()
+        assert all(list(line.get_xdata()) == [3, 6] for line in ax.get_lines())
