@@ -1,4 +1,4 @@
-"""The core subcommands: validate, gradcheck, train."""
+"""The core subcommands: validate, gradcheck, train, backends."""
 from __future__ import annotations
 
 import json
@@ -36,6 +36,10 @@ def register(sub) -> None:
     p.add_argument("--save", metavar="OUT.json", help="write the trained graph here")
     p.add_argument("--json", action="store_true", help="print the per-epoch history as JSON")
     p.set_defaults(func=cmd_train)
+
+    p = add_command(sub, "backends", "list the registered backends, the rule families each runs, and what a "
+                                     "missing one needs installed")
+    p.set_defaults(func=cmd_backends)
 
 
 def cmd_validate(args) -> int:
@@ -84,6 +88,26 @@ def cmd_gradcheck(args) -> int:
     if "vs_task" in rep:
         m = rep["vs_task"]["global"]
         print(f"vs the task (MSE) gradient, reported not asserted: cosine {m['cosine']:.6f}, rel_error {m['rel_error']:.3g}")
+    return 0
+
+
+def cmd_backends(args) -> int:
+    from .plugins import install_hint, registered
+
+    rows = []
+    for ep in registered("neurophys.backends"):
+        hint = install_hint(ep)
+        if hint:
+            rows.append((ep.name, f"not installed: {hint}"))
+            continue
+        try:
+            rows.append((ep.name, ", ".join(ep.load().families)))
+        except ImportError as exc:  # its extra is there but something it imports is not
+            rows.append((ep.name, f"cannot be loaded: {exc}"))
+    width = max(len(name) for name, _ in rows)
+    print(f"{'backend':<{width}}  families it runs (neurophys hil FILE --backend NAME)")
+    for name, what in rows:
+        print(f"{name:<{width}}  {what}")
     return 0
 
 

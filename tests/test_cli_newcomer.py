@@ -1,4 +1,4 @@
-"""What a newcomer meets first: --version, help texts that list the backends and end their
+"""What a newcomer meets first: --version, `backends`, help texts that list the backends and end their
 sentences, the gradcheck table's wording, the training progress bar on a terminal (a real pty)
 and plain lines in a log, and the README tour writing nothing outside runs/."""
 from __future__ import annotations
@@ -101,6 +101,19 @@ def test_a_backend_whose_extra_is_missing_is_named_with_that_extra(tmp_path):
     assert "ghost," not in text.split("not installed")[0]  # not among the installed ones
     r = cli("hil", str(ROOT / "examples" / "ep_xor.json"), "--backend", "ghost", env=env)
     assert r.returncode == 2 and "pip install 'ghostboard[chip]'" in r.stderr and "Traceback" not in r.stderr
+    table = cli("backends", env=env).stdout
+    assert re.search(r"^ghost +not installed: pip install 'ghostboard\[chip\]'$", table, re.M)
+
+
+def test_backends_lists_each_with_the_families_it_runs():
+    from neurophys.backend import get_backend
+
+    r = cli("backends")
+    assert r.returncode == 0, r.stderr
+    rows = dict(line.split(None, 1) for line in r.stdout.splitlines()[1:])
+    assert list(rows) == [ep.name for ep in registered("neurophys.backends")]
+    for name, families in rows.items():
+        assert families == ", ".join(get_backend(name).families)
 
 
 def test_gradcheck_says_undefined_where_the_exact_gradient_is_zero(examples_dir):
@@ -158,7 +171,7 @@ def test_the_tour_writes_nothing_outside_runs(tmp_path):
     ran = []
     for argv in _tour():
         if argv[1] in CHEAP:
-            r = cli(*argv[1:], cwd=tmp_path)
+            r = cli(*argv[1:], *(["--epochs", "3"] if argv[1] == "train" else []), cwd=tmp_path)  # files, not accuracy
             assert r.returncode == 0, f"{' '.join(argv)}: {r.stderr}"
             ran.append(argv[1])
     assert set(ran) == set(CHEAP)
