@@ -162,7 +162,7 @@ def _tour() -> list[list[str]]:
     return [line.split("#", 1)[0].split() for line in block.splitlines() if line.startswith("neurophys ")]
 
 
-CHEAP = ("validate", "gradcheck", "train", "nir")  # the hil/board ones run minutes or need a second terminal
+CHEAP = ("backends", "validate", "gradcheck", "train", "nir")  # the hil/board ones run minutes or need a second terminal
 
 
 def test_the_tour_writes_nothing_outside_runs(tmp_path):
