@@ -9,8 +9,8 @@ import textwrap
 import numpy as np
 
 from . import ir
-from .data import load_split
 from .cli import add_command
+from .data import load_split
 from .ir.errors import ValidationError
 
 
@@ -32,7 +32,7 @@ def register(sub) -> None:
 
     p = add_command(sub, "train", "train with the reference engine and report accuracy")
     p.add_argument("file", help="graph JSON file")
-    p.add_argument("--epochs", type=int, default=None, help="default: the file's training.epochs")
+    p.add_argument("--epochs", type=int, default=None, help="epochs to train (default: the file's training.epochs)")
     p.add_argument("--save", metavar="OUT.json", help="write the trained graph here")
     p.add_argument("--json", action="store_true", help="print the per-epoch history as JSON")
     p.set_defaults(func=cmd_train)
@@ -111,7 +111,7 @@ def cmd_backends(args) -> int:
     return 0
 
 
-def on_a_terminal() -> bool:
+def _on_a_terminal() -> bool:
     """Both streams on a terminal: a progress bar (stderr) cannot end up in a log or a pipe."""
     return sys.stdout.isatty() and sys.stderr.isatty()
 
@@ -135,7 +135,7 @@ def cmd_train(args) -> int:
     if args.json:
         hist = train(g, epochs, split)
         print(json.dumps(hist))
-    elif on_a_terminal():  # one bar that redraws in place, the epoch's figures beside it
+    elif _on_a_terminal():  # one bar that redraws in place, the epoch's figures beside it
         with tqdm(total=epochs * batches_per_epoch(g, split), desc=f"train {g.name}", unit="batch",
                   file=sys.stderr) as bar:
             hist = train(g, epochs, split, progress=bar.update,

@@ -19,7 +19,7 @@ import warnings
 from importlib.metadata import entry_points
 
 from ..cli import add_command
-from ..plugins import listing
+from ..plugins import install_hint, listing
 
 SIMULATORS = "neurophys.nir_simulators"
 
@@ -108,6 +108,8 @@ def _run(args) -> int:
     sims = {ep.name: ep for ep in entry_points(group=SIMULATORS)}
     if args.backend not in sims:
         raise ValidationError("--backend", f"{args.backend!r} is not one of {', '.join(sorted(sims))}")
+    if install_hint(sims[args.backend]):
+        raise ValidationError("--backend", f"{args.backend!r} is not installed: {install_hint(sims[args.backend])}")
     if not (np.isfinite(args.dt) and args.dt > 0):
         raise ValidationError("--dt", f"{args.dt!r} must be a positive number of seconds")
     with warnings.catch_warnings(record=True) as caught:
