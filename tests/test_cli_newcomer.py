@@ -94,7 +94,8 @@ def test_a_backend_whose_extra_is_missing_is_named_with_that_extra(tmp_path):
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ghostboard\nVersion: 0.1\nProvides-Extra: chip\n"
                                    'Requires-Dist: no-such-distribution-np18>=1; extra == "chip"\n')
-    (info / "entry_points.txt").write_text("[neurophys.backends]\nghost = ghostboard:GhostBackend [chip]\n")
+    (info / "entry_points.txt").write_text("[neurophys.backends]\nghost = ghostboard:GhostBackend [chip]\n\n"
+                                           "[neurophys.nir_simulators]\nghost = ghostboard:simulate [chip]\n")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     text = " ".join(cli("hil", "--help", env=env).stdout.split())
     assert "not installed: ghost (ghostboard[chip])" in text
@@ -103,6 +104,10 @@ def test_a_backend_whose_extra_is_missing_is_named_with_that_extra(tmp_path):
     assert r.returncode == 2 and "pip install 'ghostboard[chip]'" in r.stderr and "Traceback" not in r.stderr
     table = cli("backends", env=env).stdout
     assert re.search(r"^ghost +not installed: pip install 'ghostboard\[chip\]'$", table, re.M)
+    r = cli("nir", "run", "in.nir", "--input", "in.npy", "--dt", "1e-4", "--out", "out.npy", "--backend", "ghost",
+            env=env, cwd=tmp_path)
+    assert r.returncode == 2 and "--backend: 'ghost' is not installed: pip install 'ghostboard[chip]'" in r.stderr
+    assert "not installed: ghost (ghostboard[chip])" in " ".join(cli("nir", "run", "--help", env=env).stdout.split())
 
 
 def test_backends_lists_each_with_the_families_it_runs():
