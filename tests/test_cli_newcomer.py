@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from neurophys.cli import build_parser
+from neurophys.cli import build_parser, main
 from neurophys.commands import UNDEFINED
 from neurophys.plugins import registered
 
@@ -67,20 +67,21 @@ def test_every_command_and_option_has_a_whole_help_sentence():
     assert not bad, "\n".join(bad)
 
 
+def _help(*path: str) -> str:
+    parser = build_parser()
+    for name in path:
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+    return " ".join(parser.format_help().split())
+
+
 def test_board_help_ends_its_sentence_and_serve_explains_rows_and_cols():
-    text = " ".join(cli("board", "--help").stdout.split())
-    assert "or print what a board declares about itself." in text
-    serve = " ".join(cli("board", "serve", "--help").stdout.split())
+    assert "or print what a board declares about itself." in _help("board")
+    serve = _help("board", "serve")
     assert re.search(r"--rows ROWS crossbar rows", serve) and re.search(r"--cols COLS crossbar columns", serve)
 
 
-def _hil_help() -> str:
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return " ".join(sub.choices["hil"].format_help().split())
-
-
 def test_backend_help_lists_every_registered_backend():
-    text = _hil_help()
+    text = _help("hil")
     names = [ep.name for ep in registered("neurophys.backends")]
     assert {"reference", "crossbar", "loihi", "brian"} <= set(names)
     listed = re.search(r"--backend BACKEND registered backend: (.*?) \(default: reference\)", text).group(1)
@@ -121,15 +122,15 @@ def test_backends_lists_each_with_the_families_it_runs():
         assert families == ", ".join(get_backend(name).families)
 
 
-def test_gradcheck_says_undefined_where_the_exact_gradient_is_zero(examples_dir):
-    r = cli("gradcheck", str(examples_dir / "ep_xor.json"))
-    assert r.returncode == 0, r.stderr
-    rows = {line.split()[0]: line for line in r.stdout.splitlines() if line.strip()}
-    assert rows["W1"].split(None, 1)[1] == UNDEFINED and "inf" not in r.stdout
+def test_gradcheck_says_undefined_where_the_exact_gradient_is_zero(examples_dir, capsys):
+    assert main(["gradcheck", str(examples_dir / "ep_xor.json")]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert rows["W1"].split(None, 1)[1] == UNDEFINED and "inf" not in out
     assert re.match(r"W2( +[0-9.]+){4}$", rows["W2"])  # the others keep their figures
-    assert r.stdout.count("exactly zero on this batch") == 1 and "saturated" in r.stdout
-    r = cli("gradcheck", str(examples_dir / "least_action_mlp.json"))
-    assert "undefined" not in r.stdout  # said only where it happens
+    assert out.count("exactly zero on this batch") == 1 and "saturated" in out
+    assert main(["gradcheck", str(examples_dir / "least_action_mlp.json")]) == 0
+    assert "undefined" not in capsys.readouterr().out  # said only where it happens
 
 
 def _train_on_a_pty(graph: Path) -> str:
