@@ -68,7 +68,8 @@ def cmd_hil(args) -> int:
 
     from .backends import open_backend
     from .harness import default_out, run
-    from .jsonlog import dumps
+    from neurophys.standard_json import dumps
+
     from .table import render
 
     graph = ir.load(args.file)

@@ -1,14 +1,15 @@
 """The core subcommands: validate, gradcheck, train."""
 from __future__ import annotations
 
-import json
 import sys
 
 import numpy as np
 
 from . import ir
+from .atomic import check_writable
 from .data import load_split
 from .ir.errors import ValidationError
+from .standard_json import dumps
 
 
 def register(sub) -> None:
@@ -57,7 +58,7 @@ def cmd_gradcheck(args) -> int:
     x, y = _batch(g, args.batch, args.seed)
     rep = gradcheck(g, x, y, fd=args.fd)
     if args.json:
-        print(json.dumps(rep))
+        print(dumps(rep))
         return 0
     print(f"{g.name}: {rep['family']} local update vs −lr·∇({rep['cost']} cost), batch {rep['batch']}")
     cols = ("cosine", "nrmse", "sign_error", "rel_error")
@@ -65,7 +66,7 @@ def cmd_gradcheck(args) -> int:
     rows = list(rep["params"].items()) + [("GLOBAL", rep["global"])]
     for name, m in rows:
         fd = f"  {rep['fd_rel_error'][name]:.2e}" if args.fd and name in rep["fd_rel_error"] else ""
-        print(f"{name:<20}" + "".join(f"{m[c]:>12.6f}" for c in cols) + fd)
+        print(f"{name:<20}" + "".join(f"{m[c]:>12.6f}" if np.isfinite(m[c]) else f"{'undefined':>12}" for c in cols) + fd)
     if "vs_task" in rep:
         m = rep["vs_task"]["global"]
         print(f"vs the task (MSE) gradient, reported not asserted: cosine {m['cosine']:.6f}, rel_error {m['rel_error']:.3g}")
@@ -78,6 +79,8 @@ def cmd_train(args) -> int:
     from .train import batches_per_epoch, train
 
     g = ir.load(args.file)
+    if args.save:  # refused now, not after the training it would lose
+        check_writable(args.save)
     if args.epochs is not None and args.epochs <= 0:
         raise ValidationError("--epochs", f"{args.epochs} must be positive")
     split = load_split(g.dataset) if g.dataset is not None else None
@@ -88,7 +91,7 @@ def cmd_train(args) -> int:
               file=sys.stderr, disable=None) as bar:
         hist = train(g, epochs, split, progress=bar.update)
     if args.json:
-        print(json.dumps(hist))
+        print(dumps(hist))
     else:
         for h in hist:
             print(f"epoch {h['epoch']:>3}  loss {h['loss']:.4f}  train {100 * h['train_accuracy']:.2f}%  "
