@@ -32,7 +32,7 @@ def _invariant_drift(ctx: Context, mode: str, mode_result: dict) -> dict | None:
     out = {"per_step": spread([i["drift"] for i in inv]), "total": None, "twin_total": None}
     if mode == "train":  # only an uninterrupted run has a meaningful start-to-end drift
         out["total"] = invariants.relative_drift(inv[0]["before"], inv[-1]["after"])
-        out["twin_total"] = mode_result["twin"]["invariant_drift"]
+        out["twin_total"] = (mode_result.get("twin") or {}).get("invariant_drift")
     return out
 
 
@@ -84,16 +84,16 @@ def undefined_per_parameter(recs: list[dict]) -> dict | None:
 
 def summarize(ctx: Context, mode: str, mode_result: dict, final: dict) -> dict:
     recs = ctx.records
+    about = {"backend": ctx.backend.name, "board": ctx.backend.info(), "graph": ctx.graph.name,
+             "family": ctx.graph.rule.family, "mode": mode, "steps": len(recs)}
+    if not recs:  # stopped before its first step
+        return {**about, "loss": final["loss"], "train_accuracy": final["accuracy"]["train"],
+                "test_accuracy": final["accuracy"]["test"]}
     vs_task = [r["vs_task"]["global"] for r in recs if "vs_task" in r]
     vs_bounded = [r["vs_bounded"]["global"] for r in recs]
     ref = spread([r["reference_rel_error"] for r in recs])
     return {
-        "backend": ctx.backend.name,
-        "board": ctx.backend.info(),
-        "graph": ctx.graph.name,
-        "family": ctx.graph.rule.family,
-        "mode": mode,
-        "steps": len(recs),
+        **about,
         "cost": recs[0]["cost"],
         **{m: spread([r["global"][m] for r in recs]) for m in METRICS},
         "vs_task": {m: spread([v[m] for v in vs_task]) for m in METRICS} if vs_task else None,

@@ -31,6 +31,8 @@ VERSION = 1
 INLINE_MAX = 256  # arrays with more elements go to the sibling .npz
 _ARRAY_FIELDS = {"bias", "weight", "edges", "conductance"}
 _NESTED = {(Rule, "relaxation"): Relaxation}
+# what numpy raises for a truncated, bit-flipped or foreign .npz (zip directory, CRC, inflate, header)
+NPZ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
 # ------------------------------------------------------------------------------------ dict form
@@ -156,8 +158,7 @@ def load(path: str | os.PathLike) -> Graph:
         try:
             with np.load(npz_path, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-            # truncated, bit-flipped or not a zip at all: name the file, not the zip internals
+        except NPZ_ERRORS as exc:
             raise ValidationError(str(npz_path), f"cannot read arrays, the file is damaged "
                                                  f"({exc.__class__.__name__}: {exc})") from None
     else:
