@@ -73,8 +73,7 @@ def cmd_hil(args) -> int:
     from neurophys.standard_json import dumps
 
     from .backends import open_backend
-    from .harness import default_out, run
-    from .run_folder import refuse_existing
+    from .run_folder import default_out, refuse_existing
     from .table import render
 
     graph = ir.load(args.file)
@@ -113,6 +112,7 @@ def cmd_hil(args) -> int:
     out = args.out or default_out(graph, args.backend)
     refuse_existing(out, args.resume, args.force)
     command = {"board": args.board, "model": args.model, **options}  # the graph itself is in run.json by digest
+    from .harness import run  # matplotlib: only once the checks above passed
     try:
         with open_backend(args.backend, board=args.board, graph=graph, emulator=emulator, **options) as backend:
             summary = run(graph, backend, args.mode, args.steps, out, values=values, k=args.k,

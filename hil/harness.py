@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 from neurophys import footprint
@@ -19,13 +18,9 @@ from .context import Context
 from .evaluate import evaluate
 from .jsonlog import JsonLines
 from .modes import MODES
-from .run_folder import LOG, SUMMARY, RunFolder
+from .run_folder import LOG, SUMMARY, RunFolder, default_out
 from .stop import GracefulStop, stop_on_signals
 from .summary import summarize
-
-
-def default_out(graph: Graph, backend_name: str) -> Path:
-    return Path("runs") / f"hil-{graph.name}-{backend_name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _check(mode: str, steps, k, eval_every, values, audit=None, full_every=10) -> None:
@@ -49,7 +44,7 @@ def _check(mode: str, steps, k, eval_every, values, audit=None, full_every=10) -
 def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | Path | None = None, *,
         values=(), k: float = 4.0, eval_every: int = 10, seed: int | None = None, progress: bool = True,
         audit: float | None = None, full_every: int = 10, resume: bool = False, force: bool = False,
-        command: dict | None = None) -> dict:
+        command: dict | None = None, plot: bool = True) -> dict:
     """Run `mode` for `steps` steps (stat: repeats; sweep: steps per value) on an open backend and
     return the summary; everything is also written to `out` (default runs/hil-<graph>-<backend>-<time>/).
 
@@ -57,7 +52,7 @@ def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | 
     only) or `force` (replace it); `command` adds what else defines the run (the graph file, the
     board, the device model) to run.json, which a resume must match. A run stopped by a signal or
     ended by a board failure still writes its summary (status "interrupted" / "failed") and plots;
-    the failure is then raised again."""
+    the failure is then raised again. `plot=False` skips the PNGs (a scripted run that reads the JSON)."""
     _check(mode, steps, k, eval_every, values, audit, full_every)
     if graph.dataset is None:
         raise ValidationError("dataset", "the HIL harness needs a dataset to draw batches from")
@@ -90,7 +85,7 @@ def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | 
             status, failure = "failed", exc
         except Exception as exc:  # a board failure (PortError …) or a bug: keep what was measured
             status, failure = "failed", exc
-    summary = _finish(ctx, mode, result, status, folder)
+    summary = _finish(ctx, mode, result, status, folder, plot)
     if failure is not None:
         raise failure
     return summary
@@ -106,7 +101,7 @@ def graph_digest(graph: Graph) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _finish(ctx: Context, mode: str, result: dict, status: str, folder: RunFolder) -> dict:
+def _finish(ctx: Context, mode: str, result: dict, status: str, folder: RunFolder, plot: bool) -> dict:
     """summary.json and the plots; a run that did not complete is summarised from what it measured,
     its final accuracy taken from the last evaluation (the target is not touched again)."""
     if status == "completed":
@@ -117,6 +112,6 @@ def _finish(ctx: Context, mode: str, result: dict, status: str, folder: RunFolde
     summary = {"status": status, **summarize(ctx, mode, result, final)}
     summary["resumed_at"] = ctx.resume.step if ctx.resume else None
     summary["out"] = str(folder.path)
-    summary["plots"] = plots.write_all(ctx, summary, result, folder.path) if ctx.measurements else []
+    summary["plots"] = plots.write_all(ctx, summary, result, folder.path) if plot and ctx.measurements else []
     folder.write_text(SUMMARY, dumps(summary, indent=2) + "\n")
     return summary

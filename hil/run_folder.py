@@ -33,6 +33,10 @@ class ResumePoint:
     records: list[dict] = field(default_factory=list)
 
 
+def default_out(graph, backend_name: str) -> Path:
+    return Path("runs") / f"hil-{graph.name}-{backend_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def refuse_existing(path, resume: bool = False, force: bool = False) -> None:
     """The checks that need nothing but the folder: cheap enough to run before a board is started."""
     path = Path(path)

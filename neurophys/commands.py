@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from . import ir
+from . import footprint, ir
 from .atomic import check_writable
 from .data import load_split
 from .ir.errors import ValidationError
@@ -55,6 +55,7 @@ def cmd_gradcheck(args) -> int:
     from .gradcheck import gradcheck
 
     g = ir.load(args.file)
+    footprint.check(g)
     x, y = _batch(g, args.batch, args.seed)
     rep = gradcheck(g, x, y, fd=args.fd)
     if args.json:
@@ -81,6 +82,7 @@ def cmd_train(args) -> int:
     g = ir.load(args.file)
     if args.save:  # refused now, not after the training it would lose
         check_writable(args.save)
+    footprint.check(g)
     if args.epochs is not None and args.epochs <= 0:
         raise ValidationError("--epochs", f"{args.epochs} must be positive")
     split = load_split(g.dataset) if g.dataset is not None else None

@@ -60,8 +60,9 @@ def parse_size(text: str) -> int:
     return int(value * _UNITS[unit])
 
 
-def gib(n: int) -> str:
-    return f"{n / 2 ** 30:.3g} GiB"
+def readable(n: int) -> str:
+    unit = max((u for u in _UNITS if u and n >= _UNITS[u]), key=_UNITS.get, default="")
+    return f"{n / _UNITS[unit]:.3g} {unit}iB" if unit else f"{n} bytes"
 
 
 def check(graph: Graph, limit: int | None = None) -> dict:
@@ -71,6 +72,6 @@ def check(graph: Graph, limit: int | None = None) -> dict:
     if est["bytes"] > limit:
         what = (f"{DENSE_COPIES} dense {est['dense_nodes']}x{est['dense_nodes']} circuit matrices"
                 if est["dense_nodes"] else f"{PARAM_COPIES} copies of its parameters")
-        raise ValidationError("graph", f"{graph.name!r} needs at least {gib(est['bytes'])} of memory ({what}); "
-                                       f"{gib(limit)} available")
+        raise ValidationError("graph", f"{graph.name!r} needs at least {readable(est['bytes'])} of memory ({what}); "
+                                       f"{readable(limit)} available")
     return est

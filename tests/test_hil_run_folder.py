@@ -53,22 +53,26 @@ def _wait_for(cond, proc, timeout=60.0):
 
 def test_an_existing_run_is_refused_unless_resumed_or_forced(graph_file, tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["hil", str(graph_file), "--steps", "4", "--eval-every", "2", "--out", str(out), "--json"]) == 0
-    capsys.readouterr()
+    with hil.open_backend("reference") as b:
+        hil.run(ir.load(graph_file), b, "train", 4, out, eval_every=2, progress=False, plot=False,
+                command={"board": None, "model": None})  # what the command line records
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert {"run.json", "log.jsonl", "checkpoint.npz", "summary.json", "agreement.png"} <= set(before)
+    assert set(before) == {"run.json", "log.jsonl", "checkpoint.npz", "summary.json"}
     assert main(["hil", str(graph_file), "--steps", "2", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err == f"error: out: {out} holds a run already: --resume continues it, --force replaces it\n"
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
     # resume refuses other options (only --steps may change) and a run that is long enough already
-    assert main(["hil", str(graph_file), "--steps", "6", "--k", "3", "--out", str(out), "--resume"]) == 2
-    assert "resume: the run in" in capsys.readouterr().err
+    assert main(["hil", str(graph_file), "--steps", "6", "--eval-every", "2", "--k", "3", "--out", str(out),
+                 "--resume"]) == 2
+    assert capsys.readouterr().err == f"error: resume: the run in {out} was made with k = 4.0, not 3.0 (only --steps may change)\n"
     assert main(["hil", str(graph_file), "--steps", "4", "--out", str(out), "--resume", "--eval-every", "2"]) == 2
     assert "has 4 steps already" in capsys.readouterr().err
-    assert main(["hil", str(graph_file), "--steps", "2", "--out", str(out), "--force", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["steps"] == 2 and _lines(out / "log.jsonl") == 2
-    assert not (out / "checkpoint.npz").exists() or np.load(out / "checkpoint.npz")["step"] == 2
+    assert main(["hil", str(graph_file), "--steps", "2", "--out", str(out), "--resume", "--force"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # every refusal left it untouched
+    with hil.open_backend("reference") as b:
+        s = hil.run(ir.load(graph_file), b, "train", 1, out, progress=False, plot=False, force=True)
+    assert s["steps"] == 1 and _lines(out / "log.jsonl") == 1 and int(np.load(out / "checkpoint.npz")["step"]) == 1
 
 
 def test_a_folder_with_other_files_is_not_taken_even_with_force(graph_file, tmp_path, capsys):
@@ -85,11 +89,11 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
     steps in one go log (same batches, θ from the checkpoint, the twin from it too)."""
     g = circuit()
     with hil.open_backend("reference") as b:
-        hil.run(g, b, "train", 4, tmp_path / "a", eval_every=2, progress=False)
+        hil.run(g, b, "train", 4, tmp_path / "a", eval_every=2, progress=False, plot=False)
     with hil.open_backend("reference") as b:
-        resumed = hil.run(g, b, "train", 8, tmp_path / "a", eval_every=2, progress=False, resume=True)
+        resumed = hil.run(g, b, "train", 8, tmp_path / "a", eval_every=2, progress=False, plot=False, resume=True)
     with hil.open_backend("reference") as b:
-        straight = hil.run(g, b, "train", 8, tmp_path / "b", eval_every=2, progress=False)
+        straight = hil.run(g, b, "train", 8, tmp_path / "b", eval_every=2, progress=False, plot=False)
     logs = [[json.loads(x) for x in (tmp_path / d / "log.jsonl").read_text().splitlines()] for d in "ab"]
     assert [r["step"] for r in logs[0]] == list(range(8))
     strip = lambda r: {k: v for k, v in r.items() if k != "time_s"}
@@ -116,10 +120,9 @@ def test_sigint_ends_the_run_with_a_summary_and_resume_continues_it(graph_file, 
     assert (out / "agreement.png").read_bytes()[:4] == b"\x89PNG"
     done = int(np.load(out / "checkpoint.npz")["step"])
     assert done % 3 == 0 and done >= 6
-    r = subprocess.run(_hil(graph_file, "--steps", done + 2, "--eval-every", "3", "--out", out, "--resume", "--json"),
-                       capture_output=True, text=True, env=ENV, timeout=120)
-    assert r.returncode == 0, r.stderr
-    s = json.loads(r.stdout)
+    with hil.open_backend("reference") as b:  # as `--resume --steps done+2` does, without drawing the plots again
+        s = hil.run(ir.load(graph_file), b, "train", done + 2, out, eval_every=3, progress=False, plot=False,
+                    resume=True, command={"board": None, "model": None})
     assert s["status"] == "completed" and s["steps"] == done + 2 and s["resumed_at"] == done
     steps = [json.loads(x)["step"] for x in (out / "log.jsonl").read_text().splitlines()]
     assert steps == list(range(done + 2))  # the steps after the checkpoint were measured again, once
