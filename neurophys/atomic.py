@@ -34,8 +34,9 @@ def check_writable(path: str | os.PathLike) -> Path:
 
 @contextmanager
 def replacing(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
-    """Yield a file object for `path` ("w" text or "wb" binary); on a clean exit it replaces `path`,
-    on an exception the temporary is removed and `path` is untouched."""
+    """Yield a file object for `path` ("w" text, "wb" binary, "w+b" for writers that seek and read
+    back, like HDF5); on a clean exit it replaces `path`, on an exception the temporary is removed
+    and `path` is untouched."""
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -48,7 +49,7 @@ def replacing(path: str | os.PathLike, mode: str = "w", encoding: str | None = "
         os.replace(tmp, path)
     except OSError as exc:
         _remove(tmp)
-        if exc.filename in (tmp, None):
+        if exc.errno is not None and exc.filename in (tmp, None):  # e.g. ENOSPC while writing, EACCES on replace
             raise type(exc)(exc.errno, exc.strerror, str(path)) from None
         raise
     except BaseException:
