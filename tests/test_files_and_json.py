@@ -41,6 +41,16 @@ def test_saved_graphs_get_the_umask_mode(tmp_path, examples_dir):
     assert oct(out.with_suffix(".npz").stat().st_mode & 0o777) == oct(0o644)
 
 
+def test_a_failed_replace_names_the_target_not_the_temporary(tmp_path):
+    target = tmp_path / "taken"
+    target.mkdir()  # os.replace cannot put a file over a folder
+    with pytest.raises(IsADirectoryError) as exc:
+        with replacing(target) as fh:
+            fh.write("x")
+    assert exc.value.filename == str(target) and ".tmp" not in str(exc.value)
+    assert os.listdir(tmp_path) == ["taken"]
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
 def test_an_unwritable_folder_is_named_not_the_temporary(tmp_path):
     folder = tmp_path / "ro"
