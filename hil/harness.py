@@ -49,8 +49,8 @@ def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | 
     return the summary; everything is also written to `out` (default runs/hil-<graph>-<backend>-<time>/).
 
     An existing run in `out` is refused unless `resume` (continue it from its checkpoint; train
-    only) or `force` (replace it); `command` adds what else defines the run (the graph file, the
-    board, the device model) to run.json, which a resume must match. A run stopped by a signal or
+    only) or `force` (replace it); `command` adds what else defines the run (the board, the
+    device model) to run.json, which a resume must match. A run stopped by a signal or
     ended by a board failure still writes its summary (status "interrupted" / "failed") and plots;
     the failure is then raised again. `plot=False` skips the PNGs (a scripted run that reads the JSON)."""
     _check(mode, steps, k, eval_every, values, audit, full_every)
