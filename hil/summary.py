@@ -11,9 +11,9 @@ from .context import Context
 
 
 def spread(values) -> dict | None:
-    """{min, median, max} over the steps where the metric has a value, and how many steps it has
-    none (`undefined`: NaN/null, e.g. a zero exact gradient) — counted, never folded in silently.
-    None when there are no steps at all."""
+    """{min, median, max} over the steps where the metric has a finite value, and how many steps
+    it has none (`undefined`: NaN/null, e.g. against a zero exact gradient, or ±inf) — counted,
+    never folded in silently. None when there are no steps at all."""
     v = np.array([np.nan if x is None else x for x in values], dtype=float)
     if not v.size:
         return None

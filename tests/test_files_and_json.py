@@ -117,3 +117,27 @@ def test_gradcheck_json_is_standard_and_a_zero_gradient_is_undefined(examples_di
     assert w1["nrmse"] == 1.0
     r = cli("gradcheck", str(examples_dir / "ep_xor.json"))
     assert r.returncode == 0 and "undefined" in r.stdout.splitlines()[2]
+
+
+def _strict(text: str):
+    """Python's json accepts NaN/Infinity; a standard parser does not."""
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_hil_logs_undefined_steps_as_null_and_counts_them_in_the_summary(examples_dir, tmp_path):
+    import neurophys.hil as hil
+
+    g = ir.load(examples_dir / "ep_xor.json")
+    with hil.open_backend("reference") as b:
+        hil.run(g, b, "train", 4, tmp_path, progress=False, plot=False)
+    log = [_strict(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    summary = _strict((tmp_path / "summary.json").read_text())
+    nulls = sum(r["global"]["cosine"] is None for r in log)
+    w1 = sum(r["params"]["W1"]["cosine"] is None for r in log)
+    assert w1 > 0  # W1's exact gradient is zero on some batches
+    assert summary["cosine"]["undefined"] == nulls and summary["rel_error"]["undefined"] == nulls
+    defined = [r["global"]["cosine"] for r in log if r["global"]["cosine"] is not None]
+    assert summary["cosine"]["median"] == pytest.approx(float(np.median(defined)))
+    assert summary["undefined_per_parameter"]["W1"]["cosine"] == w1
