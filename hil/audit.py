@@ -196,7 +196,6 @@ class AuditedSteps:
         record = {"cost": cost, **_compare(u, g_s), "vs_bounded": _compare(u, b_s)}
         rule = apply_update(twin, family(twin).local_update(twin, x, y), limits)  # the board's own update
         record["reference_rel_error"] = metrics.rel_error(metrics.flatten(u), metrics.flatten(take(rule, sample)))
-        record["returned_vs_readback"] = None
         record["invariant"] = None  # Σk²/2 needs every conductance
         record["audit"] = self._audit(u, g_s, b_s)
         self.theta = {k: v.copy() for k, v in twin.params().items()}

@@ -66,7 +66,6 @@ def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measure
     record["vs_bounded"] = metrics.compare(u, apply_update(at(graph, theta), g, limits))
     ref = apply_update(at(graph, theta), family(twin).local_update(twin, x, y), limits)
     record["reference_rel_error"] = metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref))
-    record["returned_vs_readback"] = metrics.rel_error(metrics.flatten(returned, list(g)), metrics.flatten(u, list(g)))
     inv_before, inv_after = invariants.invariant(twin), invariants.invariant(at(graph, theta_after))
     record["invariant"] = None if inv_before is None else {
         "before": inv_before, "after": inv_after, "drift": invariants.relative_drift(inv_before, inv_after)}

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 
 from neurophys import invariants  # noqa: E402
+from neurophys.atomic import replacing  # noqa: E402
 
 from .context import Context  # noqa: E402
 
@@ -20,7 +21,8 @@ MAX_POINTS = 20000  # scatter: subsample beyond this many elements
 
 def _save(fig, out: Path, name: str) -> str:
     fig.tight_layout()
-    fig.savefig(out / name, dpi=110)
+    with replacing(out / name, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110)
     plt.close(fig)
     return name
 

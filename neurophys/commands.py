@@ -1,17 +1,18 @@
 """The core subcommands: validate, gradcheck, train, backends."""
 from __future__ import annotations
 
-import json
 import math
 import sys
 import textwrap
 
 import numpy as np
 
-from . import ir
+from . import footprint, ir
+from .atomic import check_writable
 from .cli import add_command
 from .data import load_split
 from .ir.errors import ValidationError
+from .standard_json import dumps
 
 
 UNDEFINED = "undefined (exact gradient is zero)"
@@ -64,19 +65,20 @@ def cmd_gradcheck(args) -> int:
     from .gradcheck import gradcheck
 
     g = ir.load(args.file)
+    footprint.check(g)
     x, y = _batch(g, args.batch, args.seed)
     rep = gradcheck(g, x, y, fd=args.fd)
     if args.json:
-        print(json.dumps(rep))
+        print(dumps(rep))
         return 0
     print(f"{g.name}: {rep['family']} local update vs −lr·∇({rep['cost']} cost), batch {rep['batch']}")
     cols = ("cosine", "nrmse", "sign_error", "rel_error")
     print(f"{'parameter':<20}" + "".join(f"{c:>12}" for c in cols) + ("  fd_rel_err" if args.fd else ""))
     rows = list(rep["params"].items()) + [("GLOBAL", rep["global"])]
-    undefined = [name for name, m in rows if math.isinf(m["rel_error"])]  # metrics.rel_error: g = 0, u ≠ 0
+    undefined = [name for name, m in rows if math.isnan(m["rel_error"])]  # metrics: undefined (NaN) where g = 0, u ≠ 0
     for name, m in rows:
         fd = f"  {rep['fd_rel_error'][name]:.2e}" if args.fd and name in rep["fd_rel_error"] else ""
-        figures = f"{UNDEFINED:>48}" if name in undefined else "".join(f"{m[c]:>12.6f}" for c in cols)
+        figures = f"{UNDEFINED:>48}" if name in undefined else "".join(f"{m[c]:>12.6f}" if np.isfinite(m[c]) else f"{'undefined':>12}" for c in cols)
         print(f"{name:<20}{figures}{fd}")
     if undefined:
         print(textwrap.fill(
@@ -126,6 +128,9 @@ def cmd_train(args) -> int:
     from .train import batches_per_epoch, train
 
     g = ir.load(args.file)
+    if args.save:  # refused now, not after the training it would lose
+        check_writable(args.save)
+    footprint.check(g)
     if args.epochs is not None and args.epochs <= 0:
         raise ValidationError("--epochs", f"{args.epochs} must be positive")
     split = load_split(g.dataset) if g.dataset is not None else None
@@ -134,7 +139,7 @@ def cmd_train(args) -> int:
     epochs = args.epochs or g.training.epochs
     if args.json:
         hist = train(g, epochs, split)
-        print(json.dumps(hist))
+        print(dumps(hist))
     elif _on_a_terminal():  # one bar that redraws in place, the epoch's figures beside it
         with tqdm(total=epochs * batches_per_epoch(g, split), desc=f"train {g.name}", unit="batch",
                   file=sys.stderr) as bar:

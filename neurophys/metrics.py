@@ -3,12 +3,17 @@
 NRMSE follows Laborieux et al.: √mean(u−g)² / max(√mean u², √mean g²), so it is 0 for a perfect
 match, 1 for u = 0, and 2 for u = −g. Over repeated trials from one state, `repeat_stats` gives
 bias and spread and the test |mean(u) − E[u]| ≤ k·σ/√n per element (aihwkit's pattern).
+
+Where the exact gradient is zero and the update is not, cosine, sign error and relative error
+have no value: they are NaN (UNDEFINED), written as null in JSON and counted apart in summaries,
+never read as "cosine 0" or folded into a median.
 """
 from __future__ import annotations
 
 import numpy as np
 
 _TINY = 1e-300
+UNDEFINED = float("nan")  # a metric with no value for this pair (zero exact gradient)
 
 
 def _flat(a) -> np.ndarray:
@@ -18,8 +23,8 @@ def _flat(a) -> np.ndarray:
 def cosine(u, g) -> float:
     u, g = _flat(u), _flat(g)
     nu, ng = np.linalg.norm(u), np.linalg.norm(g)
-    if nu == 0.0 and ng == 0.0:
-        return 1.0
+    if ng == 0.0:
+        return 1.0 if nu == 0.0 else UNDEFINED
     return float(u @ g / max(nu * ng, _TINY))
 
 
@@ -33,7 +38,9 @@ def sign_error(u, g) -> float:
     """Fraction of elements whose sign disagrees (elements where g is exactly 0 are skipped)."""
     u, g = _flat(u), _flat(g)
     mask = g != 0
-    return float(np.mean(np.sign(u[mask]) != np.sign(g[mask]))) if mask.any() else 0.0
+    if not mask.any():
+        return 0.0 if not np.any(u) else UNDEFINED
+    return float(np.mean(np.sign(u[mask]) != np.sign(g[mask])))
 
 
 def rel_error(u, g) -> float:
@@ -41,7 +48,7 @@ def rel_error(u, g) -> float:
     ng = np.linalg.norm(g)
     if ng > 0:
         return float(np.linalg.norm(u - g) / ng)
-    return 0.0 if not np.any(u) else float("inf")
+    return 0.0 if not np.any(u) else UNDEFINED
 
 
 METRICS = {"cosine": cosine, "nrmse": nrmse, "sign_error": sign_error, "rel_error": rel_error}

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import warnings
 from importlib.metadata import entry_points
 
 from ..cli import add_command
 from ..plugins import install_hint, listing
+from ..atomic import replacing
 
 SIMULATORS = "neurophys.nir_simulators"
 
@@ -63,7 +63,8 @@ def _export(args) -> int:
         kw = {k: v for k, v in (("steps_per_spike", args.steps_per_spike), ("tau_syn_steps", args.tau_syn_steps))
               if v is not None}
         twin = nir_twin.twin(graph, **kw)
-        nir._nir().write(_in_its_folder(args.out), twin.graph)
+        with replacing(_in_its_folder(args.out), "w+b") as fh:  # HDF5 seeks and reads back
+            nir._nir().write(fh, twin.graph)
         print(f"wrote {args.out}: {args.twin} twin; {twin.approximation}")
         return 0
     if args.steps_per_spike is not None or args.tau_syn_steps is not None:
@@ -157,14 +158,8 @@ def _in_its_folder(path: str) -> str:
 def _save_npy(path: str, array) -> None:
     import numpy as np
 
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replacing(path, "wb") as f:
+        np.save(f, array)
 
 
 def _show(caught) -> None:

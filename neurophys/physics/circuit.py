@@ -21,6 +21,11 @@ import scipy.sparse.linalg as spla
 DENSE_NODES = 2048  # below this, or when at least 1/32 of the node pairs are edges, solve dense
 
 
+def holds_dense(n_nodes: int, n_edges: int) -> bool:
+    """Whether a network of this size is solved with a dense n×n Laplacian (see DENSE_NODES)."""
+    return n_nodes <= DENSE_NODES or 32 * 2 * n_edges >= n_nodes * n_nodes
+
+
 class _Reduced:
     """L[free, free] (+ a diagonal nudge), factored: the cheapest exact solver its structure allows."""
 
@@ -125,7 +130,7 @@ class Circuit:
         """Rebuild the Laplacian (and forget every factorisation) when the conductances changed."""
         k = self.k
         if self._k is None or not np.array_equal(k, self._k):
-            dense = self.n <= DENSE_NODES or 32 * 2 * len(k) >= self.n * self.n
+            dense = holds_dense(self.n, len(k))
             self._k, self._systems = k.copy(), {}
             self._L = self._dense_laplacian(k) if dense else self.laplacian()
 
