@@ -11,7 +11,7 @@ import numpy as np
 
 from neurophys import invariants, metrics
 from neurophys.families import family
-from neurophys.train import apply_update
+from neurophys.train import clipped_update
 from neurophys.gradcheck import reference
 from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
@@ -63,11 +63,11 @@ def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measure
     # the gradient step and what the reference engine would apply at the same θ, both clipped to the
     # bounds and to the range the target can hold: a device at its floor cannot follow the gradient
     limits = backend.limits()
-    record["vs_bounded"] = metrics.compare(u, apply_update(at(graph, theta), g, limits))
-    ref = apply_update(at(graph, theta), family(twin).local_update(twin, x, y), limits)
+    record["vs_bounded"] = metrics.compare(u, clipped_update(twin, g, limits))
+    ref = clipped_update(twin, family(twin).local_update(twin, x, y), limits)
     record["reference_rel_error"] = metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref))
     record["returned_vs_readback"] = metrics.rel_error(metrics.flatten(returned, list(g)), metrics.flatten(u, list(g)))
-    inv_before, inv_after = invariants.invariant(twin), invariants.invariant(at(graph, theta_after))
+    inv_before, inv_after = invariants.invariant(twin), invariants.invariant(twin, theta_after)
     record["invariant"] = None if inv_before is None else {
         "before": inv_before, "after": inv_after, "drift": invariants.relative_drift(inv_before, inv_after)}
     time_s["wall"]["twin"] = time.perf_counter() - t0

@@ -12,22 +12,35 @@ from .ir.errors import ValidationError
 from .ir.graph import Graph
 
 
-def apply_update(graph: Graph, update: dict[str, np.ndarray],
-                 limits: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
-    """θ ← θ + Δθ, clipped to each coupling's bounds (conductances never below 0) and to
-    `limits` (a target's narrower range, by parameter name). Returns the update actually applied."""
+def _clipped(graph: Graph, update: dict[str, np.ndarray], limits) -> dict[str, np.ndarray]:
+    """θ + Δθ clipped to each coupling's bounds (conductances never below 0) and to `limits`."""
     params = graph.params()
     bounds = {c.name: c.bounds for c in graph.couplings}
     floor = {c.name: 0.0 for c in graph.couplings if c.kind == "conductance"}
     new = {}
     for k, du in update.items():
-        v = params[k] + du
         lo, hi = bounds.get(k) or (floor.get(k, -np.inf), np.inf)
         # a target's range never pulls a value that already lies outside it (device-to-device spread)
         lim_lo, lim_hi = (limits or {}).get(k, (-np.inf, np.inf))
         lim_lo, lim_hi = np.minimum(lim_lo, params[k]), np.maximum(lim_hi, params[k])
-        new[k] = np.clip(v, np.maximum(max(lo, floor.get(k, -np.inf)), lim_lo), np.minimum(hi, lim_hi))
-    applied = {k: new[k] - params[k] for k in new}
+        new[k] = np.clip(params[k] + du, np.maximum(max(lo, floor.get(k, -np.inf)), lim_lo), np.minimum(hi, lim_hi))
+    return new
+
+
+def clipped_update(graph: Graph, update: dict[str, np.ndarray],
+                   limits: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
+    """The update `apply_update` would apply, without changing the graph (a twin compares with it)."""
+    params = graph.params()
+    return {k: v - params[k] for k, v in _clipped(graph, update, limits).items()}
+
+
+def apply_update(graph: Graph, update: dict[str, np.ndarray],
+                 limits: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
+    """θ ← θ + Δθ, clipped to each coupling's bounds (conductances never below 0) and to
+    `limits` (a target's narrower range, by parameter name). Returns the update actually applied."""
+    new = _clipped(graph, update, limits)
+    params = graph.params()
+    applied = {k: v - params[k] for k, v in new.items()}
     graph.set_params(new)
     return applied
 
