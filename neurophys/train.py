@@ -19,11 +19,15 @@ def _clipped(graph: Graph, update: dict[str, np.ndarray], limits) -> dict[str, n
     floor = {c.name: 0.0 for c in graph.couplings if c.kind == "conductance"}
     new = {}
     for k, du in update.items():
+        p = params[k]
         lo, hi = bounds.get(k) or (floor.get(k, -np.inf), np.inf)
-        # a target's range never pulls a value that already lies outside it (device-to-device spread)
+        lo = max(lo, floor.get(k, -np.inf))
         lim_lo, lim_hi = (limits or {}).get(k, (-np.inf, np.inf))
-        lim_lo, lim_hi = np.minimum(lim_lo, params[k]), np.maximum(lim_hi, params[k])
-        new[k] = np.clip(params[k] + du, np.maximum(max(lo, floor.get(k, -np.inf)), lim_lo), np.minimum(hi, lim_hi))
+        v = p + du
+        if p.size == 0 or (p.min() >= lim_lo and p.max() <= lim_hi):  # the usual case: two scalar bounds
+            new[k] = np.clip(v, max(lo, lim_lo), min(hi, lim_hi), out=v)
+        else:  # a target's range never pulls a value that already lies outside it (device-to-device spread)
+            new[k] = np.clip(v, np.maximum(lo, np.minimum(lim_lo, p)), np.minimum(hi, np.maximum(lim_hi, p)), out=v)
     return new
 
 
