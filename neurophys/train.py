@@ -35,7 +35,10 @@ def clipped_update(graph: Graph, update: dict[str, np.ndarray],
                    limits: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
     """The update `apply_update` would apply, without changing the graph (a twin compares with it)."""
     params = graph.params()
-    return {k: v - params[k] for k, v in _clipped(graph, update, limits).items()}
+    new = _clipped(graph, update, limits)
+    for k, v in new.items():
+        v -= params[k]  # the clipped values are fresh arrays: made the update in place
+    return new
 
 
 def apply_update(graph: Graph, update: dict[str, np.ndarray],

@@ -83,7 +83,7 @@ def exact_gradient(graph: Graph, x, y, cost: str = "task", input_mode: str = "vo
     c = circuit_of(graph, input_mode)
     V = c.solve(x)
     D = V[:, c.out] - y
-    g_out = D @ c.output_conductance() if cost == "kron" else D
+    g_out = c.output_currents(D) if cost == "kron" else D
     return c.split(c.adjoint(V, g_out))
 
 

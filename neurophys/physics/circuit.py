@@ -303,6 +303,13 @@ class Circuit:
         lam[:, system.free] = system.solve(g).T
         return self.mean_drop_product(lam, V, -1.0)
 
+    def output_currents(self, D: np.ndarray) -> np.ndarray:
+        """D S for output voltages D (B, n_out), S the output conductance (diagonal: a product by the
+        degrees, no n_out × n_out matrix)."""
+        if self._system(self.src).kind == "diag":
+            return D * self._degree[self.out]
+        return D @ self.output_conductance()
+
     def output_conductance(self) -> np.ndarray:
         """S: the Kron-reduced conductance matrix seen from the outputs with every source held. When no
         edge joins two free nodes, S is the outputs' degrees (nothing to eliminate, no Laplacian)."""
