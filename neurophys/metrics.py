@@ -37,19 +37,25 @@ class _Sums(NamedTuple):
 CANCELLATION = 1e-4  # below this fraction of Σu² + Σg², Σ(u − g)² is summed from the difference itself
 
 
-def _sums(u, g) -> _Sums:
+def _sums(u, g, signs: bool = True) -> _Sums:
     """Σ(u − g)² as Σu² − 2Σug + Σg² (no array for the difference) unless that cancels: where it is
     below CANCELLATION·(Σu² + Σg²) — u ≈ g, where rel_error and nrmse are small and must stay
-    exact — it is summed from u − g. Above it the relative error is at most ~3nε/CANCELLATION."""
+    exact — it is summed from u − g. Above it the relative error is at most ~3nε/CANCELLATION.
+    `signs=False` leaves the sign counts 0 and counts u ≠ 0 only where g is 0 (all rel_error needs)."""
     u, g = _flat(u), _flat(g)
     uu, gg, ug = float(u @ u), float(g @ g), float(u @ g)
     dd = uu - 2.0 * ug + gg
     if not dd > CANCELLATION * (uu + gg):  # (also NaN and inf: the direct sum says what they are)
         d = u - g
         dd = float(d @ d)
-    agree = np.count_nonzero((u > 0) & (g > 0)) + np.count_nonzero((u < 0) & (g < 0))
-    return _Sums(u.size, uu, gg, ug, dd, int(np.count_nonzero(g != 0)),
-                 int(agree), int(np.count_nonzero(u != 0)))  # (count_nonzero of a float array is 10× slower)
+    if not signs:
+        return _Sums(u.size, uu, gg, ug, dd, 0, 0, int(np.count_nonzero(u != 0)) if gg == 0 else 0)
+    nonzero_g, nonzero_u = int(np.count_nonzero(g != 0)), int(np.count_nonzero(u != 0))  # (10× faster than
+    if nonzero_g == nonzero_u == u.size and np.isfinite(uu + gg):  # count_nonzero of floats) no 0, NaN, inf:
+        agree = u.size - np.count_nonzero(np.signbit(u) ^ np.signbit(g))  # the sign bits say it
+    else:
+        agree = np.count_nonzero((u > 0) & (g > 0)) + np.count_nonzero((u < 0) & (g < 0))
+    return _Sums(u.size, uu, gg, ug, dd, nonzero_g, int(agree), nonzero_u)
 
 
 def _cosine(s: _Sums) -> float:
@@ -119,6 +125,11 @@ def compare(u: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> dict:
     sums = {k: _sums(u[k], g[k]) for k in g}
     total = sum(sums.values(), _Sums(0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0))
     return {"params": {k: _values(s) for k, s in sums.items()}, "global": _values(total)}
+
+
+def rel_error_of(u: dict[str, np.ndarray], g: dict[str, np.ndarray]) -> float:
+    """‖u − g‖/‖g‖ over the names in g (compare's global rel_error, without the other metrics)."""
+    return _rel_error(sum((_sums(u[k], g[k], signs=False) for k in g), _Sums(0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0)))
 
 
 def repeat_stats(samples, expected, k: float = 4.0) -> dict:

@@ -69,5 +69,6 @@ def test_metrics_of_a_large_update_agree_with_the_elementwise_formulas_also_when
         got = metrics.agreement(u, g)
         for name, value in want.items():
             assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-15), name
+        assert metrics.rel_error_of({"w": u}, {"w": g}) == got["rel_error"]
     split = metrics.compare({"a": rough[:100], "b": rough[100:]}, {"a": g[:100], "b": g[100:]})["global"]
     assert split == pytest.approx(metrics.agreement(rough, g), rel=1e-12)

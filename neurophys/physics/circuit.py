@@ -92,9 +92,20 @@ class _Topology:
             full = len(flat) == ns * nd and np.array_equal(flat, np.arange(ns * nd))  # every pair, row-major
             self.blocks.append((src, dst, None if full else flat, edges, 4 * len(c.edges) >= ns * nd))
             start += len(c.edges)
+        self._splits: dict[bytes, tuple[np.ndarray, bool]] = {}
         # edges outside the blocks held as matrices (sparse couplings, a population to itself)
         self.scattered = np.concatenate([np.arange(e.start, e.stop) for (s, d, _, e, dense) in self.blocks
                                          if not dense or s == d] or [np.zeros(0, int)])
+
+
+    def split(self, fixed: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The free nodes when `fixed` are held, and whether no edge joins two of them (a diagonal system)."""
+        key = fixed.tobytes()
+        if key not in self._splits:
+            held = np.zeros(self.n, bool)
+            held[fixed] = True
+            self._splits[key] = np.flatnonzero(~held), not (~held[self.u] & ~held[self.v]).any()
+        return self._splits[key]
 
 
 _RECENT_TOPOLOGIES = 8
@@ -193,9 +204,11 @@ class Circuit:
         by one matrix product per block. With V zero on the free nodes, its free entries are the
         currents the held nodes drive into them (the right-hand side of every solve)."""
         out = np.zeros_like(V)
-        for src, dst, K in self._matrices:
-            out[:, src] += V[:, dst] @ K.T
-            out[:, dst] += V[:, src] @ K
+        for src, dst, K in self._matrices:  # (a side whose voltages are all 0 — the free side — sends nothing)
+            if V[:, dst].any():
+                out[:, src] += V[:, dst] @ K.T
+            if V[:, src].any():
+                out[:, dst] += V[:, src] @ K
         if self._scattered is not None:
             out += (self._scattered @ V.T).T
         return out
@@ -206,10 +219,7 @@ class Circuit:
         self._refresh()
         key = (fixed.tobytes(), None if nudge is None else (nudge[0].tobytes(), float(nudge[1])))
         if key not in self._systems:
-            held = np.zeros(self.n, bool)
-            held[fixed] = True
-            free = np.flatnonzero(~held)
-            diag_only = not (~held[self.u] & ~held[self.v]).any()  # no edge joins two free nodes
+            free, diag_only = self._topology.split(fixed)
             extra = None
             if nudge is not None:
                 extra = np.zeros(free.size)
