@@ -43,13 +43,26 @@ def time_split(backend, before: dict, wall: float) -> dict:
             "modelled": {"link": now["link"] - before["link"], "device": now["device"] - before["device"]}}
 
 
-def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measurement:
+@dataclass
+class BoardStep:
+    """What the backend did in one step: θ before and after (as read back), the update it returned."""
+    theta: dict[str, np.ndarray]
+    returned: dict[str, np.ndarray]
+    theta_after: dict[str, np.ndarray]
+    time_s: dict
+
+
+def step_on_board(backend, x: np.ndarray, y: np.ndarray) -> BoardStep:
     before, t0 = dict(backend.timing), time.perf_counter()
     theta = backend.get_params()
     returned = backend.step(x, y)
     theta_after = backend.get_params()
-    time_s = time_split(backend, before, time.perf_counter() - t0)
+    return BoardStep(theta, returned, theta_after, time_split(backend, before, time.perf_counter() - t0))
 
+
+def against_twin(backend, graph: Graph, x: np.ndarray, y: np.ndarray, s: BoardStep) -> Measurement:
+    """The twin's side of a step: its exact gradient and rule at the measured θ, and the metrics."""
+    theta, returned, theta_after, time_s = s.theta, s.returned, s.theta_after, s.time_s
     t0 = time.perf_counter()
     twin = at(graph, theta)
     cost, g = reference(twin, x, y)
@@ -73,3 +86,7 @@ def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measure
     time_s["wall"]["twin"] = time.perf_counter() - t0
     record["time_s"] = time_s
     return Measurement(record, u, g, theta)
+
+
+def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measurement:
+    return against_twin(backend, graph, x, y, step_on_board(backend, x, y))
