@@ -18,14 +18,18 @@ sizes alike). Load only ever adds time, so each part of a step (host, board, twi
 its least time over all steps and repeats, the step as their sum: the exponent is fitted to those
 and the twin's share is theirs. Beside them, for honesty: the median wall and the median of the
 steps' own twin shares, and the exponent fitted to each repeat's median walls (median, range).
+A load-free view: the process CPU time (every thread, the emulator's too) of the board's half
+and of the twin's half of the step (hil.measure.step_on_board / against_twin), the twin's share
+of it and the exponent of its growth — on an idle machine the board waits little beside
+computing, so this is the split there. The goals are checked on both views.
 
 Baseline (the `× floor` column, measured in the same run, interleaved with the steps): the device
 arithmetic of the step as a fluent numpy user writes it for the same n×n array and batch — CL: the
 free and clamped output voltages of the batch and Σ_s (ΔV^F)² − (ΔV^C)² over all devices by
 broadcasting; least action: the batch's outer-product update of all devices. It is the floor that
 simulating any such board costs, so the ratio is the overhead of the protocol, link, harness and twin.
-Numbers are medians over steps; the split is real wall time (host, board = inside board commands,
-i.e. the emulator and the pty; twin), beside the modelled link time of a real 921600-baud link.
+The split is real wall time (host, board = inside board commands, i.e. the driver, the emulator and
+the pty; twin), beside the modelled link time of a real 921600-baud link (median over steps).
 """
 from __future__ import annotations
 
