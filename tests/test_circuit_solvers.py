@@ -65,12 +65,17 @@ def test_sparse_path_for_a_large_sparse_net_and_parameter_updates_are_seen():
     assert not np.allclose(c.solve(x), V)
 
 
+@pytest.mark.parametrize("held_zero", [False, True])
 @pytest.mark.parametrize("density", [1.0, 0.1])
-def test_mean_drop_product_is_the_per_edge_mean(density):
+def test_mean_drop_product_is_the_per_edge_mean(density, held_zero):
+    """Also with A = 0 on the held nodes (an adjoint, a difference of two phases), where the
+    products of a block leave that term out."""
     g = resistor_network(30, 4, 20, density=density, seed=3)
     c = Circuit(g)
     rng = np.random.default_rng(4)
     A, B = rng.normal(size=(6, c.n)), rng.normal(size=(6, c.n))
+    if held_zero:
+        A[:, c.src] = 0.0
     want = np.array([np.mean((A[:, u] - A[:, v]) * (B[:, u] - B[:, v])) for u, v in zip(c.u, c.v)])
     np.testing.assert_allclose(c.mean_drop_product(A, B), want, atol=1e-12)
 

@@ -286,8 +286,13 @@ class Circuit:
         for (src, dst, flat, edges, dense) in self._blocks:
             if flat is None:  # every pair of the block, row-major: no gathers, one product for both terms
                 block = out[edges].reshape(src.stop - src.start, dst.stop - dst.start)
-                np.matmul(np.hstack([A[:, src].T, B[:, src].T]), np.vstack([B[:, dst], A[:, dst]]), out=block)
-                block *= -scale / k
+                # (a term whose factor is all 0 — an adjoint or a phase difference on held nodes — is left out)
+                terms = [(P[:, src].T, Q[:, dst]) for P, Q in ((A, B), (B, A)) if P[:, src].any() and Q[:, dst].any()]
+                if terms:
+                    np.matmul(np.hstack([t[0] for t in terms]), np.vstack([t[1] for t in terms]), out=block)
+                    block *= -scale / k
+                else:
+                    block[...] = 0.0
                 block += node[src][:, None]
                 block += node[dst][None, :]
                 continue
