@@ -26,8 +26,11 @@ bytes. So
 
 for every layout that sends anything per step: 10× needs F ≤ 0.05 *and* L = 0. For coupled
 learning at 256 lines (B = 8, L = 8 KiB) the bound is ≈ 6.4×. With firmware 1.2's READ_DEVICES
-each listed device costs 4 bytes of index + 2 of code, so the read part alone drops by 1/(6F)
-= 3.3× at most; the measured step ratio sits under that.
+each listed device costs 4 bytes of index + 2 of code, so the read part alone drops by about
+1/(6F) = 3.3× at most; the measured step ratio sits under that. Closer to the bound would be
+reading random tiles by READ_CONDUCTANCES (no index bytes; at 256 lines 26 tiles of 16×16 per
+step, ≈ 5× by the same byte and latency count), at the price of cluster sampling: intervals from
+the tiles' totals of the influence values instead of the devices' — not done.
 """
 from __future__ import annotations
 
