@@ -6,14 +6,38 @@ piecewise linear: once the saturated units are known, one linear solve on the sm
 Schur complement) lands on the fixed point, long before the sweeps' geometric convergence would.
 
 Classes: P (the smaller, solved by Newton), Q (the other). State s = (s_P, s_Q); with the nudge's
-factor λ = 1/(1+β) on output units (mse cost) and the input drive c (inputs and biases, βy added
-on the output):  s_P ← clip(λ_P (c_P + A_PQ s_Q)),  s_Q ← clip(λ_Q (c_Q + A_QP s_P)),  A_QP = A_PQᵀ.
+factor λ = 1/(1+β) on output units (mse cost) and the drive c (inputs and biases, βy added on the
+output):  s_P ← clip(λ_P (c_P + A_PQ s_Q)),  s_Q ← clip(λ_Q (c_Q + A_QP s_P)),  A_QP = A_PQᵀ.
 """
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
-NEWTON_EVERY = 8  # block sweeps between active-set Newton trials
+import numpy as np
+from numpy.core.umath import clip  # the ufunc: np.clip's Python wrapper costs more than a small clip
+
+STOP_EVERY = 3    # sweeps between convergence tests (a test costs a third of a sweep)
+CHECK_EVERY = 12  # sweeps between checkpoints: converged samples retire, the others try a Newton step
+FIRST_CHECK = 6
+
+
+@dataclass
+class _Class:
+    """One colour class's fixed data for one relaxation: drive c, nudge factor λ, nudged or not."""
+    c: np.ndarray
+    lam: np.ndarray
+    nudged: bool
+
+    def update(self, s_from, M, z, out=None):
+        """clip(λ (c + s_from M)), the pre-activation left in z."""
+        np.matmul(s_from, M, out=z)
+        np.add(z, self.c, out=z)
+        if self.nudged:
+            np.multiply(z, self.lam, out=z)
+        return clip(z, 0.0, 1.0, out=out)
+
+    def take(self, rows):
+        return _Class(self.c[rows], self.lam, self.nudged)
 
 
 class BlockRelaxation:
@@ -47,100 +71,124 @@ class BlockRelaxation:
         return A
 
     def relax(self, s, x_rho, y, beta: float, tol: float, max_steps: int) -> tuple[np.ndarray, dict]:
-        """Sweeps from s (P then Q, each exact given the other); every NEWTON_EVERY sweeps a Newton
-        trial on the samples not yet converged, kept for those it brings below tol. Stops when the max-norm
-        fixed-point residual max|s − P(h − βC′(s))| — the general path's measure — is ≤ tol."""
+        """Sweeps from s, P then Q, each exact given the other. Every CHECK_EVERY sweeps, samples
+        already converged retire and the others try a Newton step, kept (and retired) where it is
+        a fixed point; the working arrays shrink to the samples still relaxing. Every sample stops
+        at a fixed-point residual max|s − P(h − βC′(s))| ≤ tol, the general path's measure."""
         A = self.coupling_block()
+        AT = np.ascontiguousarray(A.T)
+        K = _schur_products(A, AT)
         drive = self.net.drive(x_rho)
         c = {"P": drive[:, self.P], "Q": drive[:, self.Q]}
         lam = {"P": np.ones(len(self.P)), "Q": np.ones(len(self.Q))}
         if beta:
             c[self.out_cls][:, self.out] += beta * y
             lam[self.out_cls][self.out] = 1.0 / (1.0 + beta)
-        cP, cQ, lP, lQ = c["P"], c["Q"], lam["P"], lam["Q"]
-        # the sweep's step on P bounds the residual: on an output unit the residual is (1+β)× the
-        # step (or less, where the box cuts both), elsewhere it equals it; Q's residual is zero
-        to_residual = max(1.0, 1.0 + beta)
+        P = _Class(c["P"], lam["P"], bool(beta) and self.out_cls == "P")
+        Q = _Class(c["Q"], lam["Q"], bool(beta) and self.out_cls == "Q")
+        # The step on P bounds the residual: on an output unit the residual is (1+β)× the step (or
+        # less, where the box cuts both), elsewhere it equals it; Q, just updated, has none.
+        to_residual = max(1.0, 1.0 + beta) if P.nudged else 1.0
         step_tol = tol / to_residual
-        result = np.empty_like(s, dtype=float)
-        live = np.arange(len(s))  # the samples still relaxing, in the order of the working arrays
-        sP, sQ = s[:, self.P].copy(), s[:, self.Q].copy()
-        AT, AA = np.ascontiguousarray(A.T), self._pair_products(A)
-        nudged_P, nudged_Q = bool(beta) and self.out_cls == "P", bool(beta) and self.out_cls == "Q"
+        nP = len(self.P)
+        by_class = np.empty(s.shape)  # the result, columns in class order (P, then Q)
+        live = np.arange(len(s))      # the samples still relaxing, in the order of the working arrays
+        worst = 0.0                   # the largest residual of a retired sample
 
-        def sweep(s_from, M, c, lam, nudged, z, s_to=None):  # s_to ← clip(λ (c + s_from M)); z: pre-activation
-            np.matmul(s_from, M, out=z)
-            np.add(z, c, out=z)
-            if nudged:
-                np.multiply(z, lam, out=z)
-            return np.clip(z, 0.0, 1.0, out=s_to)
+        def retire(which, sP, sQ, res):
+            nonlocal worst
+            rows = live[which]
+            by_class[rows, :nP], by_class[rows, nP:] = sP, sQ
+            worst = max(worst, float(res.max(initial=0.0)) * to_residual)
 
-        def retire(which, state_P, state_Q):
-            rows = live[which][:, None]
-            result[rows, self.P], result[rows, self.Q] = state_P, state_Q
-
-        zP, zQ, newP, diff = np.empty_like(sP), np.empty_like(sQ), np.empty_like(sP), np.empty_like(sP)
-        sweep(sP, A, cQ, lQ, nudged_Q, zQ, sQ)
-        steps = n_newton = since_trial = 0
-        worst = 0.0
-        while len(live):
-            sweep(sQ, AT, cP, lP, nudged_P, zP, newP)
-            np.subtract(newP, sP, out=diff)
-            worst = np.abs(diff, out=diff).max()
-            if worst <= step_tol or steps + n_newton >= max_steps:
-                retire(slice(None), sP, sQ)
-                break
-            if since_trial >= NEWTON_EVERY:
-                since_trial, n_newton = 0, n_newton + 1
-                keep = self._finish(diff.max(axis=1) <= step_tol, sP, sQ, zP, zQ, cP, cQ, lP, lQ, A, AT, AA,
-                                    nudged_P, nudged_Q, step_tol, retire, sweep)
-                if not keep.all():  # the working arrays shrink to the samples still relaxing
-                    live, sP, sQ, newP, cP, cQ = live[keep], sP[keep], sQ[keep], newP[keep], cP[keep], cQ[keep]
-                    zP, zQ, diff = zP[keep], zQ[keep], diff[keep]
+        sP = s[:, self.P].astype(float)
+        zP, zQ, newP, diff = np.empty_like(sP), np.empty((len(s), len(self.Q))), np.empty_like(sP), np.empty_like(sP)
+        sQ = Q.update(sP, A, zQ, np.empty_like(zQ))
+        steps = n_newton = 0
+        since = CHECK_EVERY - FIRST_CHECK
+        while True:
+            P.update(sQ, AT, zP, newP)
+            if since % STOP_EVERY == 0 or steps + n_newton >= max_steps:
+                np.subtract(newP, sP, out=diff)
+                if np.abs(diff, out=diff).max() <= step_tol or steps + n_newton >= max_steps:
+                    retire(slice(None), sP, sQ, diff)
+                    break
+            if since == CHECK_EVERY:
+                since = 0
+                step = diff.max(axis=1)
+                done = step <= step_tol
+                if done.any():
+                    retire(done, sP[done], sQ[done], step[done])
+                    live, sP, sQ, newP, zP, zQ, P, Q = _keep(~done, live, sP, sQ, newP, zP, zQ, P, Q)
+                n_newton += 1
+                cand_P, cand_Q, res, ok = self._newton(A, AT, K, P, Q, zP, zQ, step_tol)
+                if ok.any():
+                    retire(ok, cand_P[ok], cand_Q[ok], res[ok])
+                    live, sP, sQ, newP, zP, zQ, P, Q = _keep(~ok, live, sP, sQ, newP, zP, zQ, P, Q)
                     if not len(live):
                         break
+                diff = np.empty_like(sP)
             sP, newP = newP, sP
-            sweep(sP, A, cQ, lQ, nudged_Q, zQ, sQ)
+            Q.update(sP, A, zQ, sQ)
             steps += 1
-            since_trial += 1
-        return result, {"steps": steps, "newton": n_newton, "residual": float(worst * to_residual)}
-
-    def _finish(self, done, sP, sQ, zP, zQ, cP, cQ, lP, lQ, A, AT, AA, nudged_P, nudged_Q, step_tol, retire, sweep):
-        """Retire the converged samples and those a Newton step finishes; returns which stay."""
-        retire(done, sP[done], sQ[done])
-        todo = np.flatnonzero(~done)
-        cand, ok = self._newton(A, AA, zP[todo], zQ[todo], cP[todo], cQ[todo], lP, lQ)
-        cand_Q = sweep(cand, A, cQ[todo], lQ, nudged_Q, np.empty((len(cand), len(self.Q))))
-        again = sweep(cand_Q, AT, cP[todo], lP, nudged_P, np.empty_like(cand))
-        ok &= np.max(np.abs(again - cand), axis=1) <= step_tol
-        done[todo[ok]] = True
-        retire(todo[ok], cand[ok], cand_Q[ok])
-        return ~done
+            since += 1
+        result = np.empty(s.shape)
+        result[:, self.P], result[:, self.Q] = by_class[:, :nP], by_class[:, nP:]
+        return result, {"steps": steps, "newton": n_newton, "residual": worst}
 
     @staticmethod
-    def _pair_products(A):
-        """A[p, q]·A[r, q] laid out (n_P², n_Q), so that every sample's A diag(w) Aᵀ is one GEMM —
-        when that table is small; else None (then a batched product per trial)."""
-        nP, nQ = A.shape
-        return (A[:, None, :] * A[None, :, :]).reshape(nP * nP, nQ) if nP * nP * nQ <= 1 << 22 else None
-
-    @staticmethod
-    def _newton(A, AA, zP, zQ, cP, cQ, lP, lQ):
-        """The fixed point if the saturated units are those of the pre-activations zP, zQ, kept only
-        where it is a strict local minimum of F (a sweep, which descends F, never settles on a
-        saddle; Newton would): on the free units s = λ(c + A s), the saturated ones held, Q
-        eliminated. The Schur complement S = Λ_P⁻¹ − A diag(w) Aᵀ (w = λ_Q on free Q units) is the
-        Hessian of F on P with Q optimal: positive definite on the free P units, or no candidate.
-        Returns (candidate, ok)."""
-        nP = len(lP)
+    def _newton(A, AT, K, P: _Class, Q: _Class, zP, zQ, step_tol):
+        """The fixed point if the saturated units are those of the pre-activations zP, zQ: on the
+        free units s = λ(c + A s), saturated ones held, Q eliminated — the Schur complement
+        S = Λ_P⁻¹ − A diag(w) Aᵀ (w = λ_Q on free Q units) on the free P units. Kept where it is a
+        fixed point and a strict local minimum of F (S positive definite there: a sweep, which
+        descends F, never settles on a saddle; Newton would). Returns (s_P, s_Q, residual, ok)."""
+        nP = len(P.lam)
+        cand_P, cand_Q = np.empty_like(zP), np.empty_like(zQ)
         free = (zP > 0.0) & (zP < 1.0)
         up = (zP >= 1.0).astype(float)
-        w = ((zQ > 0.0) & (zQ < 1.0)) * lQ
-        K = (w @ AA.T).reshape(-1, nP, nP) if AA is not None else (A * w[:, None, :]) @ A.T
-        rhs = (cP + (w * cQ + (zQ >= 1.0)) @ A.T + (K @ up[..., None])[..., 0]) * free
-        S = -K * (free[:, :, None] & free[:, None, :])
-        S[:, np.arange(nP), np.arange(nP)] += np.where(free, 1.0 / lP, 1.0)
-        e, V = np.linalg.eigh(S)
-        ok = e[:, 0] > 0.0
-        sol = np.einsum("bij,bj->bi", V, np.einsum("bji,bj->bi", V, rhs) / np.where(ok[:, None], e, 1.0)) + up
-        return np.clip(sol, 0.0, 1.0, out=sol), ok
+        w = ((zQ > 0.0) & (zQ < 1.0)) * Q.lam
+        Kw = K(w)
+        rhs = (P.c + (w * Q.c + (zQ >= 1.0)) @ AT + (Kw @ up[..., None])[..., 0]) * free
+        S = -Kw * (free[:, :, None] & free[:, None, :])
+        S[:, np.arange(nP), np.arange(nP)] += np.where(free, 1.0 / P.lam, 1.0)
+        try:
+            np.add(np.linalg.solve(S, rhs[..., None])[..., 0], up, out=cand_P)
+        except np.linalg.LinAlgError:  # some sample's S is singular: no candidates this time
+            return cand_P, cand_Q, np.full(len(S), np.inf), np.zeros(len(S), bool)
+        clip(cand_P, 0.0, 1.0, out=cand_P)
+        Q.update(cand_P, A, np.empty_like(zQ), cand_Q)
+        res = np.abs(P.update(cand_Q, AT, np.empty_like(cand_P)) - cand_P).max(axis=1)
+        ok = res <= step_tol
+        if ok.any():
+            ok[ok] = _positive_definite(S[ok])
+        return cand_P, cand_Q, res, ok
+
+
+def _keep(rows, *items):
+    """The working arrays (and classes' per-sample data) for the samples still relaxing."""
+    return [item.take(rows) if isinstance(item, _Class) else item[rows] for item in items]
+
+
+def _schur_products(A, AT):
+    """w ↦ A diag(w) Aᵀ for each sample's w. For a small P, the table of pair products
+    A[p, q]·A[r, q] (n_Q × n_P², built on first use) makes that one GEMM for the whole batch."""
+    nP, nQ = A.shape
+    if nP * nP * nQ > 1 << 22:
+        return lambda w: (A * w[:, None, :]) @ AT
+    table = []
+
+    def K(w):
+        if not table:
+            table.append(np.ascontiguousarray((A[:, None, :] * A[None, :, :]).reshape(nP * nP, nQ).T))
+        return (w @ table[0]).reshape(-1, nP, nP)
+    return K
+
+
+def _positive_definite(S) -> np.ndarray:
+    """Per matrix of a stack: one batched Cholesky, eigenvalues only if some matrix is not."""
+    try:
+        np.linalg.cholesky(S)
+        return np.ones(len(S), bool)
+    except np.linalg.LinAlgError:
+        return np.linalg.eigvalsh(S)[:, 0] > 0.0
