@@ -108,7 +108,7 @@ class BlockRelaxation:
         since = CHECK_EVERY - FIRST_CHECK
         while True:
             P.update(sQ, AT, zP, newP)
-            if since % STOP_EVERY == 0 or steps + n_newton >= max_steps:
+            if since % STOP_EVERY == 0 or since == CHECK_EVERY or steps + n_newton >= max_steps:
                 np.subtract(newP, sP, out=diff)
                 if np.abs(diff, out=diff).max() <= step_tol or steps + n_newton >= max_steps:
                     retire(slice(None), sP, sQ, diff)
@@ -120,6 +120,8 @@ class BlockRelaxation:
                 if done.any():
                     retire(done, sP[done], sQ[done], step[done])
                     live, sP, sQ, newP, zP, zQ, P, Q = _keep(~done, live, sP, sQ, newP, zP, zQ, P, Q)
+                    if not len(live):
+                        break
                 n_newton += 1
                 cand_P, cand_Q, res, ok = self._newton(A, AT, K, P, Q, zP, zQ, step_tol)
                 if ok.any():
