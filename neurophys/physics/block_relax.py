@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.core.umath import clip  # the ufunc: np.clip's Python wrapper costs more than a small clip
 
-STOP_EVERY = 3    # sweeps between convergence tests (a test costs a third of a sweep)
-CHECK_EVERY = 12  # sweeps between checkpoints: converged samples retire, the others try a Newton step
-FIRST_CHECK = 6
+# Sweeps between convergence tests (a test costs a third of a sweep), before the first checkpoint
+# and between checkpoints (converged samples retire, the others try a Newton step, which costs about
+# ten sweeps at small batches). Most digits' saturation patterns settle within 8 sweeps, 90 % within 30.
+STOP_EVERY, FIRST_CHECK, CHECK_EVERY = 3, 8, 20
 
 
 @dataclass
@@ -105,16 +106,16 @@ class BlockRelaxation:
         zP, zQ, newP, diff = np.empty_like(sP), np.empty((len(s), len(self.Q))), np.empty_like(sP), np.empty_like(sP)
         sQ = Q.update(sP, A, zQ, np.empty_like(zQ))
         steps = n_newton = 0
-        since = CHECK_EVERY - FIRST_CHECK
+        since, gap = 0, FIRST_CHECK
         while True:
             P.update(sQ, AT, zP, newP)
-            if since % STOP_EVERY == 0 or since == CHECK_EVERY or steps + n_newton >= max_steps:
+            if since % STOP_EVERY == 0 or since == gap or steps + n_newton >= max_steps:
                 np.subtract(newP, sP, out=diff)
                 if np.abs(diff, out=diff).max() <= step_tol or steps + n_newton >= max_steps:
                     retire(slice(None), sP, sQ, diff)
                     break
-            if since == CHECK_EVERY:
-                since = 0
+            if since == gap:
+                since, gap = 0, CHECK_EVERY
                 step = diff.max(axis=1)
                 done = step <= step_tol
                 if done.any():
