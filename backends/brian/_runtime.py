@@ -63,6 +63,7 @@ class Target:
         self.duration = None
         self.args: dict[str, tuple] = {}   # standalone: key → (view, value) passed as run_args
         self.fresh: set[str] = set()       # standalone: keys written since the last run
+        self.inputs: set[str] = set()      # standalone: run_args files of the last run (kept while reused)
         self.cache: dict[str, np.ndarray] = {}  # standalone: result files read since the last run
         self.runs = 0
         self.seed0 = None
@@ -87,6 +88,11 @@ class Target:
             return
         self.args[_key(view)] = (view, np.array(values, dtype=view.dtype))
         self.fresh.add(_key(view))
+
+    def drop(self, view) -> None:
+        """Standalone: stop passing a variable, so the program's own initial value applies again."""
+        self.args.pop(_key(view), None)
+        self.fresh.discard(_key(view))
 
     def get(self, view) -> np.ndarray:
         """A whole variable. Standalone: what was written since the last run (the run_args file the
@@ -150,11 +156,13 @@ class Target:
             self.device.run_environment_variables[SEED_ENV] = str(self.seed0 * 1_000_003 + self.runs)
         args = {getattr(view.variable.owner, view.name): value for view, value in self.args.values()}  # unit-ful keys
         self.device.run(run_args=args, with_output=False)
-        for name in self.device.run_args_arrays:  # the per-run input files; the binary has read them
+        used = set(self.device.run_args_arrays)  # input files are named by content: unchanged ones are reused
+        for name in self.inputs - used:  # the previous run's input files this run did not reuse
             for path in (name, name + ".lock"):
                 path = os.path.join(self.dir, "static_arrays", path)
                 if os.path.exists(path):
                     os.remove(path)
+        self.inputs = used
         self.fresh.clear()
         self.cache.clear()
         self.runs += 1

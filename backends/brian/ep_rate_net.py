@@ -86,26 +86,21 @@ class EPRateNet(DenseNet):
             G.act = L.per_neuron({p.name: CODES[p.activation] for p in graph.populations}).astype(int)
         signs = np.array([{"free": 0.0, "plus": 1.0, "minus": -1.0}[r] for r in L.replicas])
         G.bet = graph.rule.beta * signs[L.replica_of()] * L.per_neuron({graph.cost.output: 1.0})
-        self.frz = np.array([r == "free" for r in L.replicas], float)[L.replica_of()]
-        self.target.set(G.frz_, self.frz)
+        G.frz = np.array([r == "free" for r in L.replicas], float)[L.replica_of()]
         G.t_on = (self.K - 0.5) * self.clock.dt
 
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
         """Load a (padded) batch and run all phases (2K steps) or the free phase only (K steps;
         standalone: all 2K steps with every replica frozen after K)."""
-        G, L, g, T = self.group, self.layout, self.graph, self.target
-        s, yy = np.zeros(L.N), np.zeros(L.N)
-        off = 0
-        for p in g.inputs:
-            s[L.units(p.name)] = x[None, :, off:off + p.size]
-            off += p.size
-        yy[L.units(g.cost.output)] = y[None]
-        T.set(G.s_, s)
-        T.set(G.y_, yy)
+        G, T = self.group, self.target
+        T.set(G.s_, self._inputs(x))
+        T.set(G.y_, self._targets(y))
         self.rates = None
         if T.standalone:  # every run of the program starts from t = 0 and runs all 2K steps
-            T.set(G.frz_, self.frz if phases else np.ones(L.N))
+            if not phases:
+                T.set(G.frz_, np.ones(self.layout.N))
             T.run(self.steps * self.clock.dt)
+            T.drop(G.frz_)
             if self.order is not None:
                 self._check_order()
             return
