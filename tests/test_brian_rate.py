@@ -86,6 +86,18 @@ def test_coupled_learning_with_hidden_nodes_matches_reference():
     assert run_against_reference(cl_iris(n_hidden=5), n_steps=2) <= TOL
 
 
+@pytest.mark.parametrize("estimator, replicas", [("symmetric", ["plus", "minus"]), ("one_sided", ["free", "plus"])])
+def test_ep_runs_only_the_replicas_its_estimator_contrasts(estimator, replicas):
+    """The free phase is a replica only where the estimator reads it (one-sided); the symmetric
+    estimator's free-phase outputs come from a free-only run (checked in run_against_reference)."""
+    with BrianRateBackend() as be:
+        be.compile(ep_xor(estimator=estimator))
+        info = be.info()
+        assert info["replicas"] == replicas
+        assert info["steps_per_learning_step"] == 2 * be.graph.rule.relaxation.max_steps
+        assert ("one-sided" in info["replicas_note"]) == (estimator == "one_sided")
+
+
 def test_registered_under_its_name():
     assert get_backend("brian") is BrianRateBackend
 

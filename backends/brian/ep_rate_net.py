@@ -34,6 +34,13 @@ def ep_replicas(graph) -> tuple[str, ...]:
     return ("plus", "minus") if graph.rule.estimator == "symmetric" else ("free", "plus")
 
 
+def replicas_note(graph) -> str:
+    """Why these replicas run (for `info()`)."""
+    if graph.rule.estimator == "symmetric":
+        return "+β and −β only: the symmetric estimator contrasts them; free-phase outputs come from a free-only run"
+    return "free and +β: the one-sided estimator contrasts +β with the free phase (frozen after K steps)"
+
+
 class EPRateNet(DenseNet):
     window = 1
 

@@ -10,7 +10,7 @@ from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
 
 from .circuit_net import CircuitNet
-from .ep_rate_net import EPRateNet
+from .ep_rate_net import EPRateNet, replicas_note
 from .least_action_net import LeastActionNet, check as check_least_action
 from .twin import BrianTwin, check_ep, replicas
 
@@ -67,3 +67,10 @@ class BrianRateBackend(BrianTwin):
             check_least_action(graph)
             return LeastActionNet(b, target, graph, replicas(graph), self.capacity)
         return CircuitNet(b, target, graph, replicas(graph), self.capacity, self.circuit_steps or settle_steps(graph))
+
+    def info(self):
+        info = super().info()
+        if self.graph.rule.family == "ep":
+            info["replicas_note"] = replicas_note(self.graph)
+            info["update_from"] = "phase-end states (one read of s per step; nothing accumulated on the target)"
+        return info
