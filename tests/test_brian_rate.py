@@ -71,6 +71,22 @@ def test_ep_three_layer_sigmoid_one_sided_matches_reference():
     assert run_against_reference(g) <= TOL
 
 
+@pytest.mark.parametrize("estimator", ["symmetric", "one_sided"])
+def test_linear_inputs_outside_the_box_stay_clamped(estimator):
+    """hard_sigmoid/linear graphs run the lean equations (an input holds ρ(x) as state and bias, the
+    box clip is the activation): inputs outside [0, 1] must still enter unclipped."""
+    g = ep_xor(estimator=estimator)
+    x = np.array([[-1.5, 0.3], [2.0, 1.2], [0.5, -0.2], [3.0, 3.0]])
+    y = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    ref = family(g).local_update(g.copy(), x, y)
+    with BrianRateBackend() as be:
+        be.compile(g)
+        out = be.outputs(x)
+        u = be.step(x, y)
+    assert metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref)) <= TOL
+    np.testing.assert_allclose(out, family(g).outputs(g, x), rtol=0, atol=1e-9)
+
+
 def test_cl_iris_matches_reference():
     assert run_against_reference(cl_iris()) <= TOL
 

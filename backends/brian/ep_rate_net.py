@@ -11,10 +11,15 @@ Replicas: the symmetric estimator contrasts +β with −β, so it needs those tw
 estimator contrasts +β with the free phase, so only there a "free" replica runs, frozen after K
 steps (`frz`). Free-phase outputs come from a run of K steps (standalone: the whole program with
 every replica frozen after K steps). Nothing is accumulated on the target: after the run the host
-reads s once and forms ρ(s_pre)·ρ(s_post) per coupling (mean over the batch) — per learning step
-that is one read instead of two per-step accumulators, which Brian would otherwise run 2K times.
-The equations carry only what the graph needs (one `act` code and gain only for activations other
-than hard_sigmoid/linear), because on the numpy target every variable costs on every run.
+reads s once and forms ρ(s_pre)·ρ(s_post) per coupling (mean over the batch).
+
+On the numpy target every variable and subexpression costs on every run (Brian re-creates its
+code objects per run), so the equations carry only what the graph needs. With hard_sigmoid and
+linear units only ("plain"), ρ(s) = clip(s, lo, hi) with the unit's box (±∞ for linear), which is
+s itself once the box projection has run, so the synapses sum w·s_pre; a clamped input holds ρ(x)
+as its state and as its bias, so with no incoming coupling its drift b − s is exactly 0 and no
+`free` mask is needed. Other activations take the general form (`free`, per-unit activation code,
+ρ and ρ′ as subexpressions).
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from .hopfield_net import CODES, GAIN, RHO, DenseNet, _select
 from .layout import Layout
 
 PLAIN = {"hard_sigmoid", "linear"}  # ρ(s) = clip(s, lo, hi) with the unit's box (±∞: linear), gain 1
+LATE = "int(t >= t_on)"  # the nudge phase: from step K on
 
 
 def ep_replicas(graph) -> tuple[str, ...]:
@@ -41,6 +47,12 @@ def replicas_note(graph) -> str:
     return "free and +β: the one-sided estimator contrasts +β with the free phase (frozen after K steps)"
 
 
+def _plain(graph) -> bool:
+    """Only boxed/linear units, and no coupling into a clamped population (inputs feel nothing)."""
+    return ({p.activation for p in graph.populations} <= PLAIN
+            and not any(graph.population(c.dst).clamped for c in graph.couplings))
+
+
 class EPRateNet(DenseNet):
     window = 1
 
@@ -50,57 +62,58 @@ class EPRateNet(DenseNet):
         self.K = rx.max_steps
         self.steps = 2 * self.K
         self.layout = L = Layout.of(graph.populations, ep_replicas(graph), batch)
+        self.plain = _plain(graph)
+        # a free-only run on standalone is the whole program: every replica must be able to freeze
+        self.freeze = target.standalone or "free" in L.replicas
         unit = time_unit(b)
         self.clock = b.Clock(dt=rx.dt * unit, name=f"{name}_clock*")
         used = {p.activation for p in graph.populations}
-        plain = used <= PLAIN
-        rho = "clip(s, lo, hi)" if plain else _select(RHO, used)
-        gain = "" if plain else f"({_select(GAIN, used)})*"
-        eqs = f"""
-        ds/dt = mov*({gain}(hs + bias) - s - bet*late*(s - y))/tau : 1
-        hs : 1
-        bias : 1
-        y : 1
-        free : 1 (constant)
-        frz : 1 (constant)
-        bet : 1 (constant)
-        lo : 1 (constant)
-        hi : 1 (constant)
-        t_on : second (shared)
-        late = int(t >= t_on) : 1
-        mov = free*(1 - frz*late) : 1
-        r = {rho} : 1
-        """ + ("" if plain else "act : integer (constant)\n")
+        nudge = f"bet*{LATE}*(s - y)"
+        extra = ["frz : 1 (constant)"] if self.freeze else []
+        if self.plain:
+            drift, summed = f"hs + bias - s - {nudge}", "s"
+        else:
+            drift, summed = f"free*(({_select(GAIN, used)})*(hs + bias) - s - {nudge})", "r"
+            extra += ["free : 1 (constant)", "act : integer (constant)", f"r = {_select(RHO, used)} : 1"]
+        if self.freeze:
+            drift = f"(1 - frz*{LATE})*({drift})"
+        eqs = "\n".join([f"ds/dt = ({drift})/tau : 1", "hs : 1", "bias : 1", "y : 1", "bet : 1 (constant)",
+                         "lo : 1 (constant)", "hi : 1 (constant)", "t_on : second (shared)"] + extra)
         self.group = G = b.NeuronGroup(L.N, eqs, method="euler", clock=self.clock, namespace={"tau": 1.0 * unit},
                                        name=f"{name}_units*")
         G.run_regularly("s = clip(s, lo, hi)", when="end", name=f"{name}_box*")
-        self._init_neurons(graph, L, plain)
-        self.syn = S = b.Synapses(G, G, "w : 1\nhs_post = w*r_pre : 1 (summed)", clock=self.clock,
+        self._init_neurons(graph, L)
+        self.syn = S = b.Synapses(G, G, f"w : 1\nhs_post = w*{summed}_pre : 1 (summed)", clock=self.clock,
                                   name=f"{name}_syn*")
         self._connect(graph, L, S, mirror=True)
         self.net = b.Network(G, S)
         target.attach(self.net)
         self.write_params(graph)
+        self.clamped = np.concatenate([L.units(p.name).ravel() for p in graph.inputs])
         self.rates = None
 
-    def _init_neurons(self, graph, L, plain):
+    def _init_neurons(self, graph, L):
         G = self.group
-        G.free = L.per_neuron({p.name: 1.0 for p in graph.populations if not p.clamped})
-        boxed = [p.name for p in graph.populations if act.box(p.activation) and (plain or not p.clamped)]
+        boxed = [p.name for p in graph.populations if act.box(p.activation) and (self.plain or not p.clamped)]
         G.lo = L.per_neuron({n: 0.0 for n in boxed}, default=-np.inf)
         G.hi = L.per_neuron({n: 1.0 for n in boxed}, default=np.inf)
-        if not plain:
+        if not self.plain:
+            G.free = L.per_neuron({p.name: 1.0 for p in graph.populations if not p.clamped})
             G.act = L.per_neuron({p.name: CODES[p.activation] for p in graph.populations}).astype(int)
+        if self.freeze:
+            G.frz = np.array([r == "free" for r in L.replicas], float)[L.replica_of()]
         signs = np.array([{"free": 0.0, "plus": 1.0, "minus": -1.0}[r] for r in L.replicas])
         G.bet = graph.rule.beta * signs[L.replica_of()] * L.per_neuron({graph.cost.output: 1.0})
-        G.frz = np.array([r == "free" for r in L.replicas], float)[L.replica_of()]
         G.t_on = (self.K - 0.5) * self.clock.dt
 
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
         """Load a (padded) batch and run all phases (2K steps) or the free phase only (K steps;
         standalone: all 2K steps with every replica frozen after K)."""
         G, T = self.group, self.target
-        T.set(G.s_, self._inputs(x))
+        s = self._inputs(x, rho=self.plain)
+        T.set(G.s_, s)
+        if self.plain:  # bias = state: a clamped input's drift is 0
+            T.put(G.bias_, self.clamped, s[self.clamped])
         T.set(G.y_, self._targets(y))
         self.rates = None
         if T.standalone:  # every run of the program starts from t = 0 and runs all 2K steps
@@ -111,7 +124,7 @@ class EPRateNet(DenseNet):
             if self.order is not None:
                 self._check_order()
             return
-        G.t_on = self.net.t + (self.K - 0.5) * self.clock.dt
+        G.t_on = self.net.t + (self.K - 0.5) * self.clock.dt  # the runtime clock continues across runs
         T.run((self.steps if phases else self.K) * self.clock.dt)
 
     def _rates(self) -> dict[str, np.ndarray]:
