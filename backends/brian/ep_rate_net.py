@@ -3,7 +3,8 @@ by side, one run of 2K steps per learning step, the update read from the phase-e
 
 Units follow the reference engine's projected Euler step exactly:
     s ← clip(s + dt·(g(s)·(h + b) − s − β_now·(s − y)), lo, hi),  h = Σ w·ρ(s_pre) (summed)
-with g = 1 for boxed (hard_sigmoid) units and ρ′ otherwise (as `Hopfield.drift`), inputs clamped,
+with g = 1 for boxed (hard_sigmoid: [lo, hi] = [0, 1], `box`) units and ρ′ otherwise (as
+`Hopfield.drift`; unboxed units have [lo, hi] = ℝ), inputs clamped,
 β_now = ±β on output units from step K on (0 before: every replica relaxes freely first, exactly
 like the reference's nudged phases starting from the free state).
 
@@ -15,8 +16,8 @@ reads s once and forms ρ(s_pre)·ρ(s_post) per coupling (mean over the batch).
 
 On the numpy target every variable and subexpression costs on every run (Brian re-creates its
 code objects per run), so the equations carry only what the graph needs. With hard_sigmoid and
-linear units only ("plain"), ρ(s) = clip(s, lo, hi) with the unit's box (±∞ for linear), which is
-s itself once the box projection has run, so the synapses sum w·s_pre; a clamped input holds ρ(x)
+linear units only ("plain"), ρ(s) is s itself once the box projection has run, so the synapses
+sum w·s_pre; a clamped input holds ρ(x)
 as its state and as its bias, so with no incoming coupling its drift b − s is exactly 0 and no
 `free` mask is needed. Other activations take the general form (`free`, per-unit activation code,
 ρ and ρ′ as subexpressions).
@@ -31,7 +32,7 @@ from ._runtime import time_unit
 from .hopfield_net import CODES, GAIN, RHO, DenseNet, _select
 from .layout import Layout
 
-PLAIN = {"hard_sigmoid", "linear"}  # ρ(s) = clip(s, lo, hi) with the unit's box (±∞: linear), gain 1
+PLAIN = {"hard_sigmoid", "linear"}  # ρ(s) is s after the box projection (linear: none), gain 1
 LATE = "int(t >= t_on)"  # the nudge phase: from step K on
 
 
@@ -77,11 +78,17 @@ class EPRateNet(DenseNet):
             extra += ["free : 1 (constant)", "act : integer (constant)", f"r = {_select(RHO, used)} : 1"]
         if self.freeze:
             drift = f"(1 - frz*{LATE})*({drift})"
+        namespace = {"tau": 1.0 * unit}
+        self.t_on = (self.K - 0.5) * self.clock.dt  # from the run's start; half a step of slack against rounding
+        if target.standalone:  # every run of the program starts from t = 0
+            namespace["t_on"] = self.t_on
+        else:  # the runtime clock continues across runs: set before each run
+            extra.append("t_on : second (shared)")
         eqs = "\n".join([f"ds/dt = ({drift})/tau : 1", "hs : 1", "bias : 1", "y : 1", "bet : 1 (constant)",
-                         "lo : 1 (constant)", "hi : 1 (constant)", "t_on : second (shared)"] + extra)
-        self.group = G = b.NeuronGroup(L.N, eqs, method="euler", clock=self.clock, namespace={"tau": 1.0 * unit},
+                         "box : 1 (constant)"] + extra)
+        self.group = G = b.NeuronGroup(L.N, eqs, method="euler", clock=self.clock, namespace=namespace,
                                        name=f"{name}_units*")
-        G.run_regularly("s = clip(s, lo, hi)", when="end", name=f"{name}_box*")
+        G.run_regularly("s = box*clip(s, 0, 1) + (1 - box)*s", when="end", name=f"{name}_box*")  # exact either way
         self._init_neurons(graph, L)
         self.syn = S = b.Synapses(G, G, f"w : 1\nhs_post = w*{summed}_pre : 1 (summed)", clock=self.clock,
                                   name=f"{name}_syn*")
@@ -94,9 +101,8 @@ class EPRateNet(DenseNet):
 
     def _init_neurons(self, graph, L):
         G = self.group
-        boxed = [p.name for p in graph.populations if act.box(p.activation) and (self.plain or not p.clamped)]
-        G.lo = L.per_neuron({n: 0.0 for n in boxed}, default=-np.inf)
-        G.hi = L.per_neuron({n: 1.0 for n in boxed}, default=np.inf)
+        G.box = L.per_neuron({p.name: 1.0 for p in graph.populations
+                              if act.box(p.activation) and (self.plain or not p.clamped)})
         if not self.plain:
             G.free = L.per_neuron({p.name: 1.0 for p in graph.populations if not p.clamped})
             G.act = L.per_neuron({p.name: CODES[p.activation] for p in graph.populations}).astype(int)
@@ -104,7 +110,6 @@ class EPRateNet(DenseNet):
             G.frz = np.array([r == "free" for r in L.replicas], float)[L.replica_of()]
         signs = np.array([{"free": 0.0, "plus": 1.0, "minus": -1.0}[r] for r in L.replicas])
         G.bet = graph.rule.beta * signs[L.replica_of()] * L.per_neuron({graph.cost.output: 1.0})
-        G.t_on = (self.K - 0.5) * self.clock.dt
 
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
         """Load a (padded) batch and run all phases (2K steps) or the free phase only (K steps;
@@ -124,7 +129,7 @@ class EPRateNet(DenseNet):
             if self.order is not None:
                 self._check_order()
             return
-        G.t_on = self.net.t + (self.K - 0.5) * self.clock.dt  # the runtime clock continues across runs
+        G.t_on = self.net.t + self.t_on
         T.run((self.steps if phases else self.K) * self.clock.dt)
 
     def _rates(self) -> dict[str, np.ndarray]:
