@@ -64,6 +64,7 @@ class Target:
         self.args: dict[str, tuple] = {}   # standalone: key → (view, value) passed as run_args
         self.fresh: set[str] = set()       # standalone: keys written since the last run
         self.inputs: set[str] = set()      # standalone: run_args files of the last run (kept while reused)
+        self.held: set[str] = set()        # standalone: keys the program never changes (parameters)
         self.cache: dict[str, np.ndarray] = {}  # standalone: result files read since the last run
         self.runs = 0
         self.seed0 = None
@@ -81,13 +82,16 @@ class Target:
     def attach(self, net) -> None:
         self.net = net
 
-    def set(self, view, values) -> None:
-        """Write a whole variable (a full-length array)."""
+    def set(self, view, values, held: bool = False) -> None:
+        """Write a whole variable (a full-length array). `held`: the program only reads it (a
+        parameter), so after a run it still holds what was passed — no result file to read back."""
         if not self.standalone:
             view[:] = values
             return
         self.args[_key(view)] = (view, np.array(values, dtype=view.dtype))
         self.fresh.add(_key(view))
+        if held:
+            self.held.add(_key(view))
 
     def drop(self, view) -> None:
         """Standalone: stop passing a variable, so the program's own initial value applies again."""
@@ -96,11 +100,12 @@ class Target:
 
     def get(self, view) -> np.ndarray:
         """A whole variable. Standalone: what was written since the last run (the run_args file the
-        binary will load at its next run), else what the binary wrote at the end of its last run."""
+        binary will load at its next run) or a held variable's value, else what the binary wrote at
+        the end of its last run."""
         key = _key(view)
         if not self.standalone:
             return np.asarray(view[:], float)
-        if (key in self.fresh or not self.built) and key in self.args:
+        if (key in self.fresh or key in self.held or not self.built) and key in self.args:
             return self.args[key][1].astype(float)
         if key not in self.cache:  # Brian re-reads the file on every access
             self.cache[key] = np.asarray(view[:], float)
@@ -114,7 +119,7 @@ class Target:
             return
         full = np.array(self.get(view))
         full[idx.ravel()] = values
-        self.set(view, full)
+        self.set(view, full, held=_key(view) in self.held)
 
     def take(self, view, idx: np.ndarray) -> np.ndarray:
         """Read a variable at an index array of any shape (a copy)."""

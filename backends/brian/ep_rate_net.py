@@ -89,6 +89,7 @@ class EPRateNet(DenseNet):
         self.group = G = b.NeuronGroup(L.N, eqs, method="euler", clock=self.clock, namespace=namespace,
                                        name=f"{name}_units*")
         G.run_regularly("s = box*clip(s, 0, 1) + (1 - box)*s", when="end", name=f"{name}_box*")  # exact either way
+        self.s_ = G.s_
         self._init_neurons(graph, L)
         self.syn = S = b.Synapses(G, G, f"w : 1\nhs_post = w*{summed}_pre : 1 (summed)", clock=self.clock,
                                   name=f"{name}_syn*")
@@ -116,9 +117,9 @@ class EPRateNet(DenseNet):
         standalone: all 2K steps with every replica frozen after K)."""
         G, T = self.group, self.target
         s = self._inputs(x, rho=self.plain)
-        T.set(G.s_, s)
+        T.set(self.s_, s)
         if self.plain:  # bias = state: a clamped input's drift is 0
-            T.put(G.bias_, self.clamped, s[self.clamped])
+            T.put(self.bias_, self.clamped, s[self.clamped])
         T.set(G.y_, self._targets(y))
         self.rates = None
         if T.standalone:  # every run of the program starts from t = 0 and runs all 2K steps
@@ -135,7 +136,7 @@ class EPRateNet(DenseNet):
     def _rates(self) -> dict[str, np.ndarray]:
         """ρ(s) per population, (R, B, size), from one read of the phase-end states."""
         if self.rates is None:
-            s = self.target.get(self.group.s_)
+            s = self.target.get(self.s_)
             self.rates = {p.name: act.rho(p.activation, s[self.layout.units(p.name)]) for p in self.graph.populations}
         return self.rates
 
@@ -153,4 +154,4 @@ class EPRateNet(DenseNet):
 
     def outputs(self) -> np.ndarray:
         """(B, n_out) free-phase output states (replica 0 after K steps)."""
-        return self.target.take(self.group.s_, self.layout.units(self.graph.cost.output)[0])
+        return self.target.take(self.s_, self.layout.units(self.graph.cost.output)[0])

@@ -63,6 +63,7 @@ class DenseNet:
                 count += p.size
         pre, post = np.concatenate(pre), np.concatenate(post)
         S.connect(i=pre, j=post)
+        self.w_, self.bias_ = S.w_, self.group.bias_  # Brian makes a new view on every attribute access
         self.n_syn = len(pre)
         self.order = (pre, post)
         if not self.target.standalone:  # standalone synapses exist only once the program has run
@@ -116,22 +117,22 @@ class DenseNet:
         for p in graph.populations:
             if not p.clamped:
                 bias[self.layout.units(p.name)] = 0.0 if p.bias is None else p.bias
-        self.target.set(self.syn.w_, w)
-        self.target.set(self.group.bias_, bias)
+        self.target.set(self.w_, w, held=True)
+        self.target.set(self.bias_, bias, held=True)
 
     def read(self, name: str) -> np.ndarray:
         """A parameter as the target holds it (replica 0, sample 0)."""
         if name.endswith(".bias"):
-            return self.target.take(self.group.bias_, self.layout.units(name[:-5])[0, 0])
-        return self.target.take(self.syn.w_, self.fwd[name][0, 0])
+            return self.target.take(self.bias_, self.layout.units(name[:-5])[0, 0])
+        return self.target.take(self.w_, self.fwd[name][0, 0])
 
     def write(self, name: str, value: np.ndarray) -> None:
         if name.endswith(".bias"):
-            self.target.put(self.group.bias_, self.layout.units(name[:-5]), value)
+            self.target.put(self.bias_, self.layout.units(name[:-5]), value)
             return
         for idx in (self.fwd[name], self.bwd.get(name)):
             if idx is not None:
-                self.target.put(self.syn.w_, idx, value)
+                self.target.put(self.w_, idx, value)
 
     def contrast(self, name: str, hi: str, lo: str | None, batch: int) -> np.ndarray:
         """mean over the batch of (⟨pre·post⟩_hi − ⟨pre·post⟩_lo) for a coupling, or of post alone
