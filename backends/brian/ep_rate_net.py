@@ -17,9 +17,8 @@ reads s once and forms ρ(s_pre)·ρ(s_post) per coupling (mean over the batch).
 On the numpy target every variable and subexpression costs on every run (Brian re-creates its
 code objects per run), so the equations carry only what the graph needs. With hard_sigmoid and
 linear units only ("plain"), ρ(s) is s itself once the box projection has run, so the synapses
-sum w·s_pre; a clamped input holds ρ(x)
-as its state and as its bias, so with no incoming coupling its drift b − s is exactly 0 and no
-`free` mask is needed. Other activations take the general form (`free`, per-unit activation code,
+sum w·s_pre; a clamped input holds ρ(x) as its state and as its bias, so with no incoming
+coupling its drift b − s is exactly 0 and no `free` mask is needed. Other activations take the general form (`free`, per-unit activation code,
 ρ and ρ′ as subexpressions).
 """
 from __future__ import annotations
@@ -55,8 +54,6 @@ def _plain(graph) -> bool:
 
 
 class EPRateNet(DenseNet):
-    window = 1
-
     def __init__(self, b, target, graph, batch, name="ep"):
         self.b, self.target, self.graph = b, target, graph
         rx = graph.rule.relaxation
