@@ -88,7 +88,9 @@ class Target:
         if not self.standalone:
             view[:] = values
             return
-        self.args[_key(view)] = (view, np.array(values, dtype=view.dtype))
+        value = np.array(values, dtype=view.dtype)
+        value.setflags(write=False)
+        self.args[_key(view)] = (view, value)
         self.fresh.add(_key(view))
         if held:
             self.held.add(_key(view))
@@ -106,7 +108,8 @@ class Target:
         if not self.standalone:
             return np.asarray(view[:], float)
         if (key in self.fresh or key in self.held or not self.built) and key in self.args:
-            return self.args[key][1].astype(float)
+            value = self.args[key][1]  # read-only
+            return value if value.dtype == float else value.astype(float)
         if key not in self.cache:  # Brian re-reads the file on every access
             self.cache[key] = np.asarray(view[:], float)
         return self.cache[key]

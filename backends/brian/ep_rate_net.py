@@ -94,6 +94,7 @@ class EPRateNet(DenseNet):
         self.net = b.Network(G, S)
         target.attach(self.net)
         self.write_params(graph)
+        self.durations = {True: self.steps * self.clock.dt, False: self.K * self.clock.dt}  # Brian quantities: made once
         self.clamped = np.concatenate([L.units(p.name).ravel() for p in graph.inputs])
         self.rates = None
 
@@ -122,13 +123,13 @@ class EPRateNet(DenseNet):
         if T.standalone:  # every run of the program starts from t = 0 and runs all 2K steps
             if not phases:
                 T.set(G.frz_, np.ones(self.layout.N))
-            T.run(self.steps * self.clock.dt)
+            T.run(self.durations[True])
             T.drop(G.frz_)
             if self.order is not None:
                 self._check_order()
             return
         G.t_on = self.net.t + self.t_on
-        T.run((self.steps if phases else self.K) * self.clock.dt)
+        T.run(self.durations[phases])
 
     def _rates(self) -> dict[str, np.ndarray]:
         """ρ(s) per population, (R, B, size), from one read of the phase-end states."""

@@ -126,13 +126,22 @@ class DenseNet:
             return self.target.take(self.bias_, self.layout.units(name[:-5])[0, 0])
         return self.target.take(self.w_, self.fwd[name][0, 0])
 
-    def write(self, name: str, value: np.ndarray) -> None:
-        if name.endswith(".bias"):
-            self.target.put(self.bias_, self.layout.units(name[:-5]), value)
-            return
-        for idx in (self.fwd[name], self.bwd.get(name)):
-            if idx is not None:
-                self.target.put(self.w_, idx, value)
+    def write(self, values: dict[str, np.ndarray]) -> None:
+        """Parameters by name; each Brian variable is read and written once, whole."""
+        T, w, bias = self.target, None, None
+        for name, value in values.items():
+            if name.endswith(".bias"):
+                bias = np.array(T.get(self.bias_)) if bias is None else bias
+                bias[self.layout.units(name[:-5])] = value
+                continue
+            w = np.array(T.get(self.w_)) if w is None else w
+            for idx in (self.fwd[name], self.bwd.get(name)):
+                if idx is not None:
+                    w[idx] = value
+        if w is not None:
+            T.set(self.w_, w, held=True)
+        if bias is not None:
+            T.set(self.bias_, bias, held=True)
 
     def contrast(self, name: str, hi: str, lo: str | None, batch: int) -> np.ndarray:
         """mean over the batch of (⟨pre·post⟩_hi − ⟨pre·post⟩_lo) for a coupling, or of post alone
