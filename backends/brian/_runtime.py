@@ -65,6 +65,7 @@ class Target:
         self.fresh: set[str] = set()       # standalone: keys written since the last run
         self.inputs: set[str] = set()      # standalone: run_args files of the last run (kept while reused)
         self.held: set[str] = set()        # standalone: keys the program never changes (parameters)
+        self.views: dict = {}              # standalone: key → unit-ful view (the run_args key)
         self.cache: dict[str, np.ndarray] = {}  # standalone: result files read since the last run
         self.runs = 0
         self.seed0 = None
@@ -162,7 +163,7 @@ class Target:
             raise ValueError(f"the standalone program runs {self.duration}; asked for {duration}")
         if self.seed0 is not None:
             self.device.run_environment_variables[SEED_ENV] = str(self.seed0 * 1_000_003 + self.runs)
-        args = {getattr(view.variable.owner, view.name): value for view, value in self.args.values()}  # unit-ful keys
+        args = {self._unitful(view): value for view, value in self.args.values()}
         self.device.run(run_args=args, with_output=False)
         used = set(self.device.run_args_arrays)  # input files are named by content: unchanged ones are reused
         for name in self.inputs - used:  # the previous run's input files this run did not reuse
@@ -174,6 +175,14 @@ class Target:
         self.fresh.clear()
         self.cache.clear()
         self.runs += 1
+
+    def _unitful(self, view):
+        """The unit-ful view run_args takes as a key for a unitless one (made once: each attribute
+        access on a Brian group builds a new view)."""
+        key = _key(view)
+        if key not in self.views:
+            self.views[key] = getattr(view.variable.owner, view.name)
+        return self.views[key]
 
     def close(self) -> None:
         if self.closed:
