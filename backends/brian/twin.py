@@ -1,6 +1,6 @@
 """What both Brian2 twins share: checking the graph, batching onto the fixed-size network, and the
-learning step — run the phases on the target, contrast what its synapses accumulated (least action:
-take its one accumulator), write θ + Δθ back (clipped to the coupling's bounds), and return the
+learning step — run the phases on the target, contrast what its synapses accumulated (the EP rate
+twin: its phase-end states; least action: take its one accumulator), write θ + Δθ back (clipped to the coupling's bounds), and return the
 update read back from the target."""
 from __future__ import annotations
 
