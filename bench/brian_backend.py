@@ -360,8 +360,8 @@ def main():
         row("  hand-written standalone script: learning step", t_sa_hand)
         row("    ratio brian / hand-written (of the medians)", t_sa, t_sa / t_sa_hand, "≤ 1.1×")
         row("    ratio brian / hand-written (median of pairs)", t_sa, r_sa, "≤ 1.1×")
-        row("  brian: CPU time per learning step (with the binary's)", c_sa[0])
-        row("  hand-written: CPU time per learning step (with the binary's)", c_sa[1])
+        row("  brian: CPU per learning step (incl. the binary)", c_sa[0])
+        row("  hand-written: CPU per learning step (incl. the binary)", c_sa[1])
         row("    ratio brian / hand-written (CPU, of the medians)", c_sa[0], c_sa[0] / c_sa[1], "≤ 1.1×")
         if t_sa_rebuild is not None:
             row("  regenerate + recompile (same folder) every step", t_sa_rebuild)
