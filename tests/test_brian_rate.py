@@ -71,6 +71,22 @@ def test_ep_three_layer_sigmoid_one_sided_matches_reference():
     assert run_against_reference(g) <= TOL
 
 
+@pytest.mark.parametrize("estimator", ["symmetric", "one_sided"])
+def test_linear_inputs_outside_the_box_stay_clamped(estimator):
+    """hard_sigmoid/linear graphs run the lean equations (an input holds ρ(x) as state and bias, the
+    box clip is the activation): inputs outside [0, 1] must still enter unclipped."""
+    g = ep_xor(estimator=estimator)
+    x = np.array([[-1.5, 0.3], [2.0, 1.2], [0.5, -0.2], [3.0, 3.0]])
+    y = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    ref = family(g).local_update(g.copy(), x, y)
+    with BrianRateBackend() as be:
+        be.compile(g)
+        out = be.outputs(x)
+        u = be.step(x, y)
+    assert metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref)) <= TOL
+    np.testing.assert_allclose(out, family(g).outputs(g, x), rtol=0, atol=1e-9)
+
+
 def test_cl_iris_matches_reference():
     assert run_against_reference(cl_iris()) <= TOL
 
@@ -84,6 +100,18 @@ def test_circuit_ep_with_hidden_nodes_matches_reference(estimator):
 
 def test_coupled_learning_with_hidden_nodes_matches_reference():
     assert run_against_reference(cl_iris(n_hidden=5), n_steps=2) <= TOL
+
+
+@pytest.mark.parametrize("estimator, replicas", [("symmetric", ["plus", "minus"]), ("one_sided", ["free", "plus"])])
+def test_ep_runs_only_the_replicas_its_estimator_contrasts(estimator, replicas):
+    """The free phase is a replica only where the estimator reads it (one-sided); the symmetric
+    estimator's free-phase outputs come from a free-only run (checked in run_against_reference)."""
+    with BrianRateBackend() as be:
+        be.compile(ep_xor(estimator=estimator))
+        info = be.info()
+        assert info["replicas"] == replicas
+        assert info["steps_per_learning_step"] == 2 * be.graph.rule.relaxation.max_steps
+        assert ("one-sided" in info["replicas_note"]) == (estimator == "one_sided")
 
 
 def test_registered_under_its_name():
@@ -159,6 +187,7 @@ def test_cpp_standalone_is_built_once_and_matches_reference():
             with BrianRateBackend() as runtime:  # numpy target in between
                 runtime.compile(ep_xor())
         assert Path(build, "main").stat().st_mtime_ns == stamp  # not rebuilt
-        assert not [f for f in os.listdir(Path(build, "static_arrays")) if f.startswith("init_")]
+        inputs = [f for f in os.listdir(Path(build, "static_arrays")) if f.startswith("init_") and f.endswith(".dat")]
+        assert len(inputs) <= len(be.target.args)  # only the last run's input files are kept
         assert all(np.all(np.isfinite(v)) for v in u.values())
     assert not Path(build).exists()  # the temporary build folder is removed on close

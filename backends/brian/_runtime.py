@@ -63,6 +63,9 @@ class Target:
         self.duration = None
         self.args: dict[str, tuple] = {}   # standalone: key → (view, value) passed as run_args
         self.fresh: set[str] = set()       # standalone: keys written since the last run
+        self.inputs: set[str] = set()      # standalone: run_args files of the last run (kept while reused)
+        self.held: set[str] = set()        # standalone: keys the program never changes (parameters)
+        self.views: dict = {}              # standalone: key → unit-ful view (the run_args key)
         self.cache: dict[str, np.ndarray] = {}  # standalone: result files read since the last run
         self.runs = 0
         self.seed0 = None
@@ -80,22 +83,34 @@ class Target:
     def attach(self, net) -> None:
         self.net = net
 
-    def set(self, view, values) -> None:
-        """Write a whole variable (a full-length array)."""
+    def set(self, view, values, held: bool = False) -> None:
+        """Write a whole variable (a full-length array). `held`: the program only reads it (a
+        parameter), so after a run it still holds what was passed — no result file to read back."""
         if not self.standalone:
             view[:] = values
             return
-        self.args[_key(view)] = (view, np.array(values, dtype=view.dtype))
+        value = np.array(values, dtype=view.dtype)
+        value.setflags(write=False)
+        self.args[_key(view)] = (view, value)
         self.fresh.add(_key(view))
+        if held:
+            self.held.add(_key(view))
+
+    def drop(self, view) -> None:
+        """Standalone: stop passing a variable, so the program's own initial value applies again."""
+        self.args.pop(_key(view), None)
+        self.fresh.discard(_key(view))
 
     def get(self, view) -> np.ndarray:
         """A whole variable. Standalone: what was written since the last run (the run_args file the
-        binary will load at its next run), else what the binary wrote at the end of its last run."""
+        binary will load at its next run) or a held variable's value, else what the binary wrote at
+        the end of its last run."""
         key = _key(view)
         if not self.standalone:
             return np.asarray(view[:], float)
-        if (key in self.fresh or not self.built) and key in self.args:
-            return self.args[key][1].astype(float)
+        if (key in self.fresh or key in self.held or not self.built) and key in self.args:
+            value = self.args[key][1]  # read-only
+            return value if value.dtype == float else value.astype(float)
         if key not in self.cache:  # Brian re-reads the file on every access
             self.cache[key] = np.asarray(view[:], float)
         return self.cache[key]
@@ -108,7 +123,7 @@ class Target:
             return
         full = np.array(self.get(view))
         full[idx.ravel()] = values
-        self.set(view, full)
+        self.set(view, full, held=_key(view) in self.held)
 
     def take(self, view, idx: np.ndarray) -> np.ndarray:
         """Read a variable at an index array of any shape (a copy)."""
@@ -148,16 +163,26 @@ class Target:
             raise ValueError(f"the standalone program runs {self.duration}; asked for {duration}")
         if self.seed0 is not None:
             self.device.run_environment_variables[SEED_ENV] = str(self.seed0 * 1_000_003 + self.runs)
-        args = {getattr(view.variable.owner, view.name): value for view, value in self.args.values()}  # unit-ful keys
+        args = {self._unitful(view): value for view, value in self.args.values()}
         self.device.run(run_args=args, with_output=False)
-        for name in self.device.run_args_arrays:  # the per-run input files; the binary has read them
+        used = set(self.device.run_args_arrays)  # input files are named by content: unchanged ones are reused
+        for name in self.inputs - used:  # the previous run's input files this run did not reuse
             for path in (name, name + ".lock"):
                 path = os.path.join(self.dir, "static_arrays", path)
                 if os.path.exists(path):
                     os.remove(path)
+        self.inputs = used
         self.fresh.clear()
         self.cache.clear()
         self.runs += 1
+
+    def _unitful(self, view):
+        """The unit-ful view run_args takes as a key for a unitless one (made once: each attribute
+        access on a Brian group builds a new view)."""
+        key = _key(view)
+        if key not in self.views:
+            self.views[key] = getattr(view.variable.owner, view.name)
+        return self.views[key]
 
     def close(self) -> None:
         if self.closed:

@@ -102,9 +102,13 @@ class CircuitNet:
     def read(self, name: str) -> np.ndarray:
         return self.target.take(self.syn.k_, self.fwd[name][0, 0])
 
-    def write(self, name: str, value: np.ndarray) -> None:
-        for idx in (self.fwd[name], self.bwd[name]):
-            self.target.put(self.syn.k_, idx, value)
+    def write(self, values: dict[str, np.ndarray]) -> None:
+        """Conductances by name; the Brian variable is read and written once, whole."""
+        k = np.array(self.target.get(self.syn.k_))
+        for name, value in values.items():
+            k[self.fwd[name]] = value
+            k[self.bwd[name]] = value
+        self.target.set(self.syn.k_, k)
 
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
         G, L, g, T = self.group, self.layout, self.graph, self.target

@@ -1,14 +1,16 @@
-"""An EP graph as one Brian2 `NeuronGroup` + one `Synapses`, replicated over phases × batch.
+"""The spiking twin of an EP graph as one Brian2 `NeuronGroup` + one `Synapses`, replicated over
+phases × batch (the rate twin is `ep_rate_net`; the dense-coupling plumbing here is shared).
 
 Units follow the reference engine's projected Euler step exactly:
     s ← clip(s + dt·(g(s)·(h + b) − s − β_now·[out]·(s − y)), lo, hi),  h = Σ w·ρ(s_pre) (summed)
 with g = 1 for boxed (hard_sigmoid) units and ρ′ otherwise (as `Hopfield.drift`), inputs clamped.
 Replicas: "free" relaxes K steps and then holds; "plus"/"minus" relax K free steps, then K steps
 at ±β — the reference's nudged phases, which start from the free state. Each synapse then holds
-the pre × post product of its replica (rate twin: ρ at the last step; spiking twin: the product
-of spike traces summed over a measurement window of M steps).
+the product of its replica's pre and post spike traces summed over a measurement window of M
+steps (the free replica also gives the free-phase outputs of a standalone program, which always
+runs every phase).
 
-Spiking twin: every unit also fires Poisson spikes at rate r_max·clip(ρ(s), 0, 1) with one trace
+Every unit also fires Poisson spikes at rate r_max·clip(ρ(s), 0, 1) with one trace
 x per unit (τ_trace, jump 1/(r_max·τ_trace), so E[x] = ρ). The three phase replicas of a unit
 draw the same uniform number each step (a linked variable into a noise group): common random
 numbers, so the contrast between phases is not buried in independent spike noise.
@@ -61,6 +63,7 @@ class DenseNet:
                 count += p.size
         pre, post = np.concatenate(pre), np.concatenate(post)
         S.connect(i=pre, j=post)
+        self.w_, self.bias_ = S.w_, self.group.bias_  # Brian makes a new view on every attribute access
         self.n_syn = len(pre)
         self.order = (pre, post)
         if not self.target.standalone:  # standalone synapses exist only once the program has run
@@ -70,14 +73,28 @@ class DenseNet:
         check_synapse_order(self.syn, self.order)
         self.order = None
 
+    def _inputs(self, x: np.ndarray, rho: bool = False) -> np.ndarray:
+        """A neuron array holding the (padded) batch x — or ρ(x), with `rho` — on the input units of
+        every replica, 0 elsewhere."""
+        L, out, off = self.layout, np.zeros(self.layout.N), 0
+        for p in self.graph.inputs:
+            v = x[None, :, off:off + p.size]
+            out[L.units(p.name)] = act.rho(p.activation, v) if rho else v
+            off += p.size
+        return out
+
+    def _targets(self, y: np.ndarray) -> np.ndarray:
+        """A neuron array holding the (padded) targets y on the output units of every replica."""
+        out = np.zeros(self.layout.N)
+        out[self.layout.units(self.graph.cost.output)] = y[None]
+        return out
+
     def _run_with_targets(self, y: np.ndarray, steps: int, **shared) -> None:
         """Load the targets and run: a standalone program always runs all `self.steps` from t = 0
         with its accumulators A and C at zero; a runtime network has them cleared, takes the
         `shared` variables, and runs `steps`."""
-        G, L, T = self.group, self.layout, self.target
-        yy = np.zeros(L.N)
-        yy[L.units(self.graph.cost.output)] = y[None]
-        T.set(G.y_, yy)
+        G, T = self.group, self.target
+        T.set(G.y_, self._targets(y))
         if T.standalone:
             T.run(self.steps * self.clock.dt)
             if self.order is not None:
@@ -100,22 +117,31 @@ class DenseNet:
         for p in graph.populations:
             if not p.clamped:
                 bias[self.layout.units(p.name)] = 0.0 if p.bias is None else p.bias
-        self.target.set(self.syn.w_, w)
-        self.target.set(self.group.bias_, bias)
+        self.target.set(self.w_, w, held=True)
+        self.target.set(self.bias_, bias, held=True)
 
     def read(self, name: str) -> np.ndarray:
         """A parameter as the target holds it (replica 0, sample 0)."""
         if name.endswith(".bias"):
-            return self.target.take(self.group.bias_, self.layout.units(name[:-5])[0, 0])
-        return self.target.take(self.syn.w_, self.fwd[name][0, 0])
+            return self.target.take(self.bias_, self.layout.units(name[:-5])[0, 0])
+        return self.target.take(self.w_, self.fwd[name][0, 0])
 
-    def write(self, name: str, value: np.ndarray) -> None:
-        if name.endswith(".bias"):
-            self.target.put(self.group.bias_, self.layout.units(name[:-5]), value)
-            return
-        for idx in (self.fwd[name], self.bwd.get(name)):
-            if idx is not None:
-                self.target.put(self.syn.w_, idx, value)
+    def write(self, values: dict[str, np.ndarray]) -> None:
+        """Parameters by name; each Brian variable is read and written once, whole."""
+        T, w, bias = self.target, None, None
+        for name, value in values.items():
+            if name.endswith(".bias"):
+                bias = np.array(T.get(self.bias_)) if bias is None else bias
+                bias[self.layout.units(name[:-5])] = value
+                continue
+            w = np.array(T.get(self.w_)) if w is None else w
+            for idx in (self.fwd[name], self.bwd.get(name)):
+                if idx is not None:
+                    w[idx] = value
+        if w is not None:
+            T.set(self.w_, w, held=True)
+        if bias is not None:
+            T.set(self.bias_, bias, held=True)
 
     def contrast(self, name: str, hi: str, lo: str | None, batch: int) -> np.ndarray:
         """mean over the batch of (⟨pre·post⟩_hi − ⟨pre·post⟩_lo) for a coupling, or of post alone
@@ -132,20 +158,18 @@ class DenseNet:
 
 
 class HopfieldNet(DenseNet):
-    def __init__(self, b, target, graph, replicas, batch, spiking=None, name="ep"):
-        """`target`: a `_runtime.Target`; `spiking`: None for the rate twin, else dict(rate_max [Hz],
-        trace_tau [IR units], window [steps], seed)."""
+    def __init__(self, b, target, graph, replicas, batch, spiking, name="ep"):
+        """`target`: a `_runtime.Target`; `spiking`: dict(rate_max [Hz], trace_tau [IR units],
+        window [steps], seed)."""
         self.b, self.target, self.graph = b, target, graph
         rx = graph.rule.relaxation
         self.K = rx.max_steps
-        self.spiking = spiking
-        self.window = spiking["window"] if spiking else 1
-        self.steps = 2 * self.K + (self.window if spiking else 0)
+        self.window = spiking["window"]
+        self.steps = 2 * self.K + self.window
         self.layout = L = Layout.of(graph.populations, replicas, batch)
         unit = time_unit(b)
         self.clock = b.Clock(dt=rx.dt * unit, name=f"{name}_clock*")
         used = {p.activation for p in graph.populations}
-        X = "x" if spiking else "r"
         eqs = f"""
         ds/dt = mov*(gain*(hs + bias) - s - bnow*nud*(s - y))/tau : 1
         hs : 1
@@ -167,46 +191,35 @@ class HopfieldNet(DenseNet):
         bnow = bet*int(nst >= K) : 1
         r = {_select(RHO, used)} : 1
         gain = {_select(GAIN, used)} : 1
+        dx/dt = -x/tau_tr : 1
+        u : 1 (linked)
+        rcl = clip(r, 0, 1) : 1
         """
-        end_code = "s = clip(s, lo, hi)\n"
-        ns = {"tau": 1.0 * unit}
-        kw = {}
-        if spiking:
-            eqs += """
-            dx/dt = -x/tau_tr : 1
-            u : 1 (linked)
-            rcl = clip(r, 0, 1) : 1
-            """
-            ns.update(tau_tr=spiking["trace_tau"] * unit, rmax=spiking["rate_max"] * b.Hz,
-                      jump=float(1.0 / (spiking["rate_max"] * b.Hz * spiking["trace_tau"] * unit)))
-            kw = dict(threshold="u < rmax*rcl*dt", reset="x += jump")
-            end_code += "x = x + int(nst >= Nw - 1)*int(nst < Nw)*(rcl - x)\n"
-        end_code += f"A = A + int(nst >= Nw)*{X}\n"
+        end_code = "\n".join(["s = clip(s, lo, hi)", "x = x + int(nst >= Nw - 1)*int(nst < Nw)*(rcl - x)",
+                              "A = A + int(nst >= Nw)*x"])
+        ns = {"tau": 1.0 * unit, "tau_tr": spiking["trace_tau"] * unit, "rmax": spiking["rate_max"] * b.Hz,
+              "jump": float(1.0 / (spiking["rate_max"] * b.Hz * spiking["trace_tau"] * unit))}
         self.group = G = b.NeuronGroup(L.N, eqs, method="euler", clock=self.clock, namespace=ns,
-                                       name=f"{name}_units*", **kw)
+                                       name=f"{name}_units*", threshold="u < rmax*rcl*dt", reset="x += jump")
         G.K = self.K
         G.t0 = 0 * unit
         G.Nw = self.steps - self.window
         G.run_regularly(end_code, when="end", order=0, name=f"{name}_end*")
         self._init_neurons(graph, L)
-        objects = [G]
-        if spiking:
-            self.noise = b.NeuronGroup(batch * L.n, "u : 1", clock=self.clock, name=f"{name}_noise*")
-            self.noise.run_regularly("u = rand()", when="start", name=f"{name}_draw*")
-            G.u = b.linked_var(self.noise, "u", index=np.arange(L.N) % (batch * L.n))
-            objects.append(self.noise)
-        self.syn = S = b.Synapses(G, G, f"""
+        self.noise = b.NeuronGroup(batch * L.n, "u : 1", clock=self.clock, name=f"{name}_noise*")
+        self.noise.run_regularly("u = rand()", when="start", name=f"{name}_draw*")
+        G.u = b.linked_var(self.noise, "u", index=np.arange(L.N) % (batch * L.n))
+        self.syn = S = b.Synapses(G, G, """
             w : 1
             hs_post = w*r_pre : 1 (summed)
             C : 1
             """, clock=self.clock, name=f"{name}_syn*")
         self._connect(graph, L, S, mirror=True)
-        S.run_regularly(f"C = C + int(nst_post >= Nw_post)*{X}_pre*{X}_post", when="end", order=1,
+        S.run_regularly("C = C + int(nst_post >= Nw_post)*x_pre*x_post", when="end", order=1,
                         name=f"{name}_corr*")
-        self.net = b.Network(*objects, S)
+        self.net = b.Network(G, self.noise, S)
         target.attach(self.net)
-        if spiking:
-            target.seed(spiking["seed"])
+        target.seed(spiking["seed"])
         self.write_params(graph)
 
     # ------------------------------------------------------------------ construction
@@ -229,13 +242,7 @@ class HopfieldNet(DenseNet):
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
         """Load a (padded) batch and run the free phase only, or all phases and the window. A
         standalone program always runs everything (the free replica holds its state after K steps)."""
-        G, L, g, T = self.group, self.layout, self.graph, self.target
-        s = np.zeros(L.N)
-        off = 0
-        for p in g.inputs:
-            s[L.units(p.name)] = x[None, :, off:off + p.size]
-            off += p.size
-        T.set(G.s_, s)
+        self.target.set(self.group.s_, self._inputs(x))
         steps = self.steps if phases else self.K
         # a free-only run has no window
         self._run_with_targets(y, steps, Nw=self.steps - self.window if phases else steps + 1)

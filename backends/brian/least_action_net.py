@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurophys import activations as act
 from neurophys.backend import UnsupportedGraph
 from neurophys.ir.graph import Graph
 
@@ -87,14 +86,9 @@ class LeastActionNet(DenseNet):
     def run(self, x: np.ndarray, y: np.ndarray, phases: bool = True) -> None:
         """Load a (padded) batch and let a and δ flow from rest for max_steps steps. There is one
         phase, so `phases` changes nothing: the a-flow an evaluation needs never reads δ."""
-        G, L, g, T = self.group, self.layout, self.graph, self.target
-        a = np.zeros(L.N)
-        off = 0
-        for p in g.inputs:
-            a[L.units(p.name)] = act.rho(p.activation, x[None, :, off:off + p.size])
-            off += p.size
-        T.set(G.a_, a)
-        T.set(G.delta_, np.zeros(L.N))
+        G, T = self.group, self.target
+        T.set(G.a_, self._inputs(x, rho=True))
+        T.set(G.delta_, np.zeros(self.layout.N))
         self._run_with_targets(y, self.steps)
 
     def outputs(self) -> np.ndarray:

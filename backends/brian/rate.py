@@ -10,7 +10,7 @@ from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
 
 from .circuit_net import CircuitNet
-from .hopfield_net import HopfieldNet
+from .ep_rate_net import EPRateNet, replicas_note
 from .least_action_net import LeastActionNet, check as check_least_action
 from .twin import BrianTwin, check_ep, replicas
 
@@ -62,8 +62,15 @@ class BrianRateBackend(BrianTwin):
     def _make_net(self, b, target, graph: Graph):
         if graph.rule.family == "ep":
             check_ep(graph)
-            return HopfieldNet(b, target, graph, replicas(graph), self.capacity)
+            return EPRateNet(b, target, graph, self.capacity)
         if graph.rule.family == "least_action":
             check_least_action(graph)
             return LeastActionNet(b, target, graph, replicas(graph), self.capacity)
         return CircuitNet(b, target, graph, replicas(graph), self.capacity, self.circuit_steps or settle_steps(graph))
+
+    def info(self):
+        info = super().info()
+        if self.graph.rule.family == "ep":
+            info["replicas_note"] = replicas_note(self.graph)
+            info["update_from"] = "phase-end states (one read of s per step; nothing accumulated on the target)"
+        return info

@@ -1,6 +1,6 @@
 """What both Brian2 twins share: checking the graph, batching onto the fixed-size network, and the
-learning step — run the phases on the target, contrast what its synapses accumulated (least action:
-take its one accumulator), write θ + Δθ back (clipped to the coupling's bounds), and return the
+learning step — run the phases on the target, contrast what its synapses accumulated (the EP rate
+twin: its phase-end states; least action: take its one accumulator), write θ + Δθ back (clipped to the coupling's bounds), and return the
 update read back from the target."""
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ class BrianTwin(Backend):
         self.capacity = self.capacity or graph.training.batch_size
         self.coef, self.hi, self.lo = estimator(graph)
         self.trainable = list(graph.params())
+        self.shapes = {k: np.shape(v) for k, v in graph.params().items()}
         self.bounds = {c.name: c.bounds for c in graph.couplings}
         self.floor = {c.name: 0.0 for c in graph.couplings if c.kind == "conductance"}
         self.target = Target(b, self.codegen, self.build_dir)
@@ -131,11 +132,9 @@ class BrianTwin(Backend):
         for k, v in params.items():
             if k not in self.trainable:
                 raise ValidationError(f"params.{k}", f"no trainable parameter of that name (have {', '.join(self.trainable)})")
-            cur = self.net.read(k)
-            if np.shape(v) != cur.shape:
-                raise ValidationError(f"params.{k}", f"shape {np.shape(v)} does not match {cur.shape}")
-        for k, v in params.items():
-            self.net.write(k, np.asarray(v, float))
+            if np.shape(v) != self.shapes[k]:
+                raise ValidationError(f"params.{k}", f"shape {np.shape(v)} does not match {self.shapes[k]}")
+        self.net.write({k: np.asarray(v, float) for k, v in params.items()})
 
     def outputs(self, x):
         x = np.atleast_2d(np.asarray(x, float))
