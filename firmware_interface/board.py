@@ -18,10 +18,10 @@ import serial
 
 from .capabilities import Capabilities, SessionInfo, decode_hello
 from .codec import Reader, Writer
-from .errors import (BoardError, BoardException, BoardReset, BoardTimeout, EnvelopeError,
-                     MalformedFrame, PortError, ProtocolMismatch)
+from .errors import (BoardBusy, BoardChanged, BoardError, BoardException, BoardReset, BoardTimeout,
+                     EnvelopeError, MalformedFrame, PortError, ProtocolMismatch)
 from .framing import BadFrame, FrameDecoder, Reassembler, fragment
-from .protocol import (FREE_ONLY, MIN_FRAME, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE,
+from .protocol import (FREE_ONLY, MAX_TOKEN, MIN_FRAME, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE,
                        UNIT_CODE, Flag,
                        LearnMode, LineMode, Msg, Status)
 from .results import Counters, LearnResult, LinkStats, Measurement, ProgramResult, UpdateResult
@@ -51,10 +51,20 @@ def _command(method):
 class Board:
     """A crossbar board behind a serial port, pty or URL (``emu://``, ``socket://``)."""
 
-    def __init__(self, port: serial.SerialBase, *, retries: int = 12, timeout_base_s: float = 0.05) -> None:
+    def __init__(self, port: serial.SerialBase, *, retries: int = 12, timeout_base_s: float = 0.05,
+                 attempt_timeout_s: float = 5.0, command_timeout_s: float = 60.0, token: str | bytes | None = None) -> None:
+        """``attempt_timeout_s`` caps the wait for one reply (it stretches only while bytes keep
+        arriving: a long transfer at a slow baud is not cut off) and ``command_timeout_s`` a command
+        with all its retries, whatever the board declared. ``token``: the pairing token a board
+        served with ``--token`` asks for (firmware >= 1.4)."""
         self.serial = port
         self.retries = retries
         self.timeout_base_s = timeout_base_s
+        self.attempt_timeout_s = attempt_timeout_s
+        self.command_timeout_s = command_timeout_s
+        self.token = token.encode() if isinstance(token, str) else token
+        if self.token is not None and not 1 <= len(self.token) <= MAX_TOKEN:
+            raise EnvelopeError(f"token: {len(self.token)} bytes; a pairing token has 1..{MAX_TOKEN} bytes")
         self.stats = LinkStats()
         self.caps: Capabilities | None = None
         self.session: SessionInfo | None = None
@@ -73,19 +83,34 @@ class Board:
 
     @classmethod
     def open(cls, url_or_port: str, *, baudrate: int = 921600, retries: int = 12,
-             timeout_base_s: float = 0.05, **serial_kwargs) -> "Board":
-        """Open ``/dev/ttyACM0``, a pty path, ``socket://host:port`` or ``emu://?...`` and HELLO."""
+             timeout_base_s: float = 0.05, token: str | bytes | None = None, **options) -> "Board":
+        """Open ``/dev/ttyACM0``, a pty path, ``socket://host:port`` or ``emu://?...`` and HELLO.
+
+        Device paths are locked (``flock``) for this host: a second host gets :class:`BoardBusy`.
+        ``options``: ``attempt_timeout_s``/``command_timeout_s`` (see the class), else pyserial's."""
         import neurophys.firmware_interface  # noqa: F401  (registers emu://)
 
+        limits = {k: options.pop(k) for k in ("attempt_timeout_s", "command_timeout_s") if k in options}
+        options.setdefault("exclusive", True)
         try:
-            port = serial.serial_for_url(url_or_port, baudrate=baudrate, timeout=0.1, **serial_kwargs)
+            port = serial.serial_for_url(url_or_port, baudrate=baudrate, timeout=0.1, **options)
         except (serial.SerialException, OSError, ValueError) as exc:
+            if "exclusively lock" in str(exc):
+                raise BoardBusy(f"board on {url_or_port!r} is busy: another process holds the port ({exc})") from None
             raise PortError(f"cannot open board port {url_or_port!r}: {exc}") from None
-        return cls(port, retries=retries, timeout_base_s=timeout_base_s)
+        return cls(port, retries=retries, timeout_base_s=timeout_base_s, token=token, **limits)
 
     def close(self) -> None:
+        """Say BYE (firmware >= 1.4: the board ends the session at once instead of on a timeout),
+        then close the port."""
         with self._lock:
             if self.serial.is_open:
+                if self._in_session and self.caps is not None and self.caps.sessions:
+                    try:
+                        self._transact(Msg.BYE, exec_s=self._exec_bound(), attempts=1)
+                    except BoardException:
+                        pass  # the link is gone or the board rebooted: nothing left to end
+                    self._in_session = False
                 self.serial.close()
 
     def __enter__(self) -> "Board":
@@ -121,7 +146,8 @@ class Board:
         return (c.t_command_ns + conversions * (c.t_settle_ns + c.t_adc_ns)
                 + pulse_slots * (width + c.pulse_gap_ns)) * 1e-9
 
-    def _transact(self, msg: Msg, payload: bytes = b"", exec_s: float = 0.0, reply_size: int = 0) -> Reader:
+    def _transact(self, msg: Msg, payload: bytes = b"", exec_s: float = 0.0, reply_size: int = 0,
+                  attempts: int | None = None) -> Reader:
         with self._lock:
             if not self.serial.is_open:
                 raise BoardException(f"{msg.name}: board on {self.serial.port} is closed")
@@ -133,31 +159,45 @@ class Board:
             wire = fragment(PROTOCOL_VERSION, msg, seq, 0, 0, payload, max_payload)
             timeout = self._timeout(len(wire), reply_size + MIN_FRAME + 4, exec_s)
             self.stats.commands += 1
-            for attempt in range(self.retries + 1):
+            t_end = time.monotonic() + self.command_timeout_s
+            tries = self.retries + 1 if attempts is None else attempts
+            attempt = 0
+            for attempt in range(tries):
                 if attempt:
+                    if time.monotonic() >= t_end:
+                        break
                     self.stats.retries += 1
                 try:
                     self.serial.write(wire)
                     self.stats.bytes_sent += len(wire)
                     self._account_link(len(wire))
-                    outcome = self._await(msg, seq, timeout)
-                except serial.SerialException as exc:  # unplugged, socket closed: no retry can help
-                    raise PortError(f"{msg.name} (seq {seq}): link to {self.serial.port} lost ({exc}); whether "
-                                    "it ran is unknown (see GET_COUNTERS last_seq after reconnecting)") from None
+                    outcome = self._await(msg, seq, timeout, t_end)
+                except (serial.SerialException, OSError) as exc:  # unplugged, socket closed: no retry can help
+                    raise self._lost(msg, seq, exc) from None
                 if outcome is not None and outcome is not _RETRY:
                     return self._check_reply(msg, seq, payload, *outcome)
             raise BoardTimeout(f"{msg.name} (seq {seq}): no valid reply from {self.serial.port} after "
-                               f"{self.retries + 1} attempts of {timeout * 1e3:.0f} ms; whether it ran is "
-                               "unknown (see GET_COUNTERS last_seq)", seq)
+                               f"{attempt + 1} attempts of up to {min(timeout, self.attempt_timeout_s) * 1e3:.0f} ms "
+                               f"(command limit {self.command_timeout_s:g} s); whether it ran is unknown "
+                               "(see GET_COUNTERS last_seq)", seq, msg.name)
+
+    def _lost(self, msg: Msg, seq: int, exc: BaseException) -> PortError:
+        return PortError(f"{msg.name} (seq {seq}): link to {self.serial.port} lost ({exc}); whether it ran is "
+                         "unknown (see GET_COUNTERS last_seq after reconnecting)", msg.name, seq)
 
     def _account_link(self, nbytes: int) -> None:
         caps = self.caps
         baud = (caps.baud if caps and caps.baud else self.serial.baudrate) or 9600
         self.stats.link_time_s += nbytes * 10.0 / baud + (caps.latency_us * 1e-6 if caps else 0.0)
 
-    def _await(self, msg: Msg, seq: int, timeout: float):
-        """The reply to (msg, seq); ``_RETRY`` after a corrupt frame or NACK; None on timeout."""
-        deadline = time.monotonic() + timeout
+    def _await(self, msg: Msg, seq: int, timeout: float, t_end: float):
+        """The reply to (msg, seq); ``_RETRY`` after a corrupt frame or NACK; None on timeout.
+
+        The wait is ``timeout`` but at most ``attempt_timeout_s`` past the last byte received (a
+        long reply at a slow baud keeps it alive), and never past the command's end ``t_end``."""
+        start = time.monotonic()
+        cap = self.attempt_timeout_s
+        deadline = min(start + min(timeout, cap), t_end)
         expected = (msg | REPLY_BIT) & 0xFF
         retry = False
         received = 0
@@ -171,6 +211,8 @@ class Board:
                 return None
             received += len(chunk)
             self.stats.bytes_received += len(chunk)
+            if timeout > cap:
+                deadline = min(start + timeout, time.monotonic() + cap, t_end)
             for _, item in self._decoder.feed(chunk):
                 if isinstance(item, BadFrame):
                     self.stats.bad_frames += 1
@@ -198,9 +240,12 @@ class Board:
         status = frame.status
         if status == Status.BAD_VERSION:
             raise ProtocolMismatch(f"{msg.name}: {r.rest().decode('utf-8', 'replace')}")
+        if status == Status.BUSY:
+            raise BoardBusy(f"{msg.name} (seq {seq}): board on {self.serial.port} is busy: "
+                            f"{r.rest().decode('utf-8', 'replace')}", msg.name, seq)
         if self._in_session and status == Status.NO_SESSION:
             raise self._after_reset(msg, seq, zlib.crc32(bytes([msg]) + request))
-        if self._in_session and not frame.flags & Flag.SESSION and msg not in (Msg.HELLO, Msg.RESET):
+        if self._in_session and not frame.flags & Flag.SESSION and msg not in (Msg.HELLO, Msg.RESET, Msg.BYE):
             # executed (this reply may come from the board's FRAM reply cache) but the board has
             # rebooted since: finish decoding, then raise (see _command)
             self._pending_reset = self._after_reset(msg, seq, zlib.crc32(bytes([msg]) + request))
@@ -219,12 +264,16 @@ class Board:
     # -- session -----------------------------------------------------------------------------------------
     def _open_session(self) -> SessionInfo:
         with self._lock:
-            self.serial.reset_input_buffer()
-            self.serial.write(b"\x00")  # ends any partial frame in the board's parser
+            try:
+                self.serial.reset_input_buffer()
+                self.serial.write(b"\x00")  # ends any partial frame in the board's parser
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(Msg.HELLO, (self._seq + 1) & 0xFFFF, exc) from None
             self._decoder.reset()
             self._assembly.reset()
             self._in_session = False
-            r = self._transact(Msg.HELLO, Writer().put("u16", HOST_MAX_PAYLOAD).bytes(), reply_size=300)
+            request = Writer().put("u16", HOST_MAX_PAYLOAD).raw(self.token or b"").bytes()
+            r = self._transact(Msg.HELLO, request, reply_size=300)
             caps, info = decode_hello(r)
             if caps.protocol_version != PROTOCOL_VERSION:
                 raise ProtocolMismatch(f"board declares protocol {caps.protocol_version}, host speaks {PROTOCOL_VERSION}")
@@ -234,14 +283,30 @@ class Board:
             return info
 
     def hello(self) -> Capabilities:
-        """Start (or re-check) the session. Raises :class:`BoardReset` if the board rebooted since."""
+        """Start (or re-check) the session. Raises :class:`BoardChanged` if another board answers
+        (board uid, firmware >= 1.4) and :class:`BoardReset` if the board rebooted since."""
         with self._lock:
             before = self.session
             info = self._open_session()
+            if before is not None and info.board_uid != before.board_uid:
+                self.line_modes = np.zeros(self.caps.lines, np.uint8)
+                raise BoardChanged(f"HELLO: board uid {info.board_uid:016x} answers on {self.serial.port}, "
+                                   f"this host had {before.board_uid:016x} (another board, or one restarted "
+                                   "without its state)", {"board_uid": (before.board_uid, info.board_uid)})
             if before is not None and info.boot_count != before.boot_count:
                 self.line_modes = np.zeros(self.caps.lines, np.uint8)
                 raise BoardReset(Msg.HELLO.name, self._seq, True, info.boot_count)
             return self.caps
+
+    def identity(self) -> dict:
+        """Who the board is now: board uid, boot count and the digest of its device state, from a
+        fresh HELLO (firmware >= 1.4; older boards report zeros); raises like :meth:`hello` if the
+        board changed under this driver. A run records it and compares it before each step and on
+        resume."""
+        with self._lock:
+            self.hello()
+            info = self.session
+            return {"board_uid": info.board_uid, "boot_count": info.boot_count, "state_crc": info.state_crc}
 
     @_command
     def ping(self, data: bytes = b"") -> float:
