@@ -44,6 +44,17 @@ class Emulator:
         self.firmware.reset()
         self._boot_until = self.clock.now() + (self.link.boot_s if self.link.timing else 0.0)
 
+    def end_session(self) -> None:
+        """The host left (its connection closed): the firmware ends the session and what was on its
+        way to that host is dropped, so nothing of it reaches the next one."""
+        self.firmware.end_session()
+        self._out.clear()
+        self._fifo_used = 0
+
+    def queued(self) -> int:
+        """Reply bytes on their way to the host, not yet read: what a server bounds (back-pressure)."""
+        return sum(len(data) - sent for _, data, sent in self._out)
+
     # -- host → board ----------------------------------------------------------------------------
     def host_write(self, data: bytes, t: float | None = None) -> None:
         t = self.clock.now() if t is None else t
