@@ -121,7 +121,7 @@ class Emulator:
             return 0
         if not self._bt:
             return len(data)
-        k = min(len(data), int((t - t0) / self._bt))
+        k = min(len(data), int((t - t0) / self._bt + 1e-6))  # + ε: at next_arrival() exactly, the packet is there
         return k if k == len(data) else k - k % self.link.packet
 
     def host_read(self, size: int, t: float | None = None) -> bytes:
