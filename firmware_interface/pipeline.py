@@ -96,16 +96,26 @@ class Pipeline:
                     pending._finish(error=BoardReset(request.msg.name, 0, False, self.boot_count))
                 self.waiting.clear()
                 return
-            if len(self.flights) >= self.window:
-                self._receive()
-            else:
+            if self._room():
                 self._send(*self.waiting.popleft())
+            else:
+                self._receive()
+
+    def _room(self) -> bool:
+        """A sliding window: the next sequence number stays within ``window`` of the oldest one
+        still outstanding, so while a command waits for its reply the board runs at most
+        ``window`` commands from it on, and its reply is still in the board's cache if it ran."""
+        if not self.flights:
+            return True
+        oldest = next(iter(self.flights))  # flights are kept in the order they were sent
+        return ((self.board._seq + 1 - oldest) & 0xFFFF) < self.window
 
     def finish(self, raise_first: bool = True) -> None:
         """Send what is queued, wait for every reply; raise the first command's error, if any."""
-        self._fill()
-        while self.flights or self.recovering:
-            self._receive()
+        while self.waiting or self.flights or self.recovering:
+            self._fill()
+            if self.flights or self.recovering:
+                self._receive()
         if raise_first:
             for pending in self.order:
                 if pending._error is not None:
@@ -167,6 +177,9 @@ class Pipeline:
             chunk = b.serial.read(max(1, b._in_waiting()))
         except (serial.SerialException, OSError) as exc:
             raise b._lost(first.msg, first.seq, exc) from None
+        if not chunk:  # the port waited out the timeout (on a virtual clock that takes no wall time)
+            first.deadline = min(first.deadline, time.monotonic())
+            return
         b.stats.bytes_received += len(chunk)
         b.stats.link_time_s += len(chunk) * 10.0 / b._baud()
         for _, item in b._decoder.feed(chunk):
@@ -217,8 +230,8 @@ class Pipeline:
             f.pending._finish(done.value)
         except BoardException as exc:
             f.pending._finish(error=exc)
-        else:
-            self._send(f.steps, f.pending, request)
+        else:  # the command's next request (MVM of more than max_batch vectors) goes first
+            self.waiting.appendleft((f.steps, f.pending, request))
 
     def _after_reset(self, f: _Flight, status: int, r: Reader) -> None:
         """This reply says the board rebooted. It ran iff it came back (from the reply cache) rather

@@ -199,7 +199,9 @@ class Firmware:
         if status == Status.OK and msg in RECORDED:
             self.nv.last_valid, self.nv.last_seq, self.nv.last_crc = 1, frame.seq, crc
         # keyed by the session after execution: a retried HELLO finds the session it opened
-        self.nv.cache((self.nv.session_id, frame.seq, crc), (status, body, exec_s), self._reply_window)
+        # 2·window: while one command waits for its reply, the others of a sliding window of that size —
+        # older and newer ones — can run after it (at most 2·window − 2 of them)
+        self.nv.cache((self.nv.session_id, frame.seq, crc), (status, body, exec_s), 2 * self._reply_window)
         return self._encode(reply_type, frame.seq, status, body, exec_s), exec_s
 
     # -- measurement path -------------------------------------------------------------------------
