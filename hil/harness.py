@@ -11,6 +11,7 @@ from neurophys.ir.graph import Graph
 from . import plots
 from .context import Context
 from .evaluate import evaluate
+from .identity import GuardedBackend
 from .jsonlog import JsonLines, dumps
 from .modes import MODES
 from .summary import summarize
@@ -52,6 +53,7 @@ def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | 
         raise ValidationError("out", f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     backend.compile(graph)
+    backend = GuardedBackend(backend)  # each step refused if the board changed underneath the run
     with JsonLines(out / "log.jsonl") as log:
         ctx = Context(backend, graph, split, steps, graph.training.seed if seed is None else seed, log, k,
                       tuple(values), eval_every, progress, audit=audit, full_every=full_every)

@@ -25,15 +25,44 @@ def compare_identity(recorded: dict | None, current: dict | None) -> None:
 
 class IdentityGuard:
     """``before_step()`` checks the target is still the one seen after the last step (or the one a
-    resumed run recorded); ``after_step()`` records it again. Two HELLO round trips per step."""
+    resumed run recorded); ``after_step()`` records it again. A target without an identity
+    (``identity()`` is None: simulators) costs nothing; a board costs two HELLO round trips a step."""
 
     def __init__(self, backend, recorded: dict | None = None) -> None:
         self.backend = backend
-        self.last = recorded if recorded is not None else backend.identity()
+        current = backend.identity()
+        compare_identity(recorded, current)  # resuming: the board must be the one the run left
+        self.last = current
 
     def before_step(self) -> None:
-        compare_identity(self.last, self.backend.identity())
+        if self.last is not None:
+            compare_identity(self.last, self.backend.identity())
 
     def after_step(self) -> dict | None:
-        self.last = self.backend.identity()
+        if self.last is not None:
+            self.last = self.backend.identity()
         return self.last
+
+
+class GuardedBackend:
+    """The backend as the harness drives it: every learning step (``step``, ``learn``) is preceded
+    by the identity check and followed by a new record (``guard.last``: what a run folder keeps so
+    that ``--resume`` can pass it back as ``recorded``). Everything else is the backend's own."""
+
+    def __init__(self, backend, recorded: dict | None = None) -> None:
+        self.backend = backend
+        self.guard = IdentityGuard(backend, recorded)
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def step(self, x, y):
+        self.guard.before_step()
+        out = self.backend.step(x, y)
+        self.guard.after_step()
+        return out
+
+    def learn(self, x, y):
+        self.guard.before_step()
+        self.backend.learn(x, y)
+        self.guard.after_step()

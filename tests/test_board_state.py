@@ -105,3 +105,26 @@ def test_the_guard_refuses_a_step_on_a_board_changed_in_between(tmp_path):
         with pytest.raises(TargetChanged, match=r"state_crc \d+ -> \d+"):
             IdentityGuard(backend, recorded=guard.last).before_step()
         backend.close()
+
+
+def test_the_harness_refuses_a_step_after_the_board_changed():
+    """A run's backend is guarded: the board is reset behind the run's back between two steps."""
+    from neurophys.backends.crossbar.backend import CrossbarBackend
+    from neurophys.data import load_split
+    from neurophys.hil.identity import GuardedBackend
+    from neurophys.ir.io import load
+
+    graph = load(Path(__file__).resolve().parents[1] / "examples" / "cl_iris.json")
+    split = load_split(graph.dataset)
+    x, y = split.x_train[:4], split.y_train[:4]
+    rows, cols = CrossbarBackend.board_shape(graph)
+    with fi.serve_pty(model="ideal", rows=rows, cols=cols) as srv:
+        backend = CrossbarBackend(board=srv.path)
+        backend.compile(graph)
+        guarded = GuardedBackend(backend)
+        guarded.step(x, y)
+        guarded.step(x, y)  # nothing happened in between
+        srv.emulator.reset()  # a watchdog reset between steps
+        with pytest.raises(fi.BoardReset, match=r"HELLO .* board reset \(boot 1\)"):
+            guarded.step(x, y)
+        backend.close()
