@@ -70,8 +70,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(server.url, flush=True)
         if token:
             print(f"token {token}", flush=True)
+        kept = (f", state in {args.state} (boot {server.emulator.firmware.nv.boot_count})" if args.state else "")
         print(f"serving a {args.rows}x{args.cols} '{server.emulator.config.device.name}' board on "
-              f"{server.url}; Ctrl-C to stop", file=sys.stderr, flush=True)
+              f"{server.url}{kept}; Ctrl-C to stop", file=sys.stderr, flush=True)
         try:
             while not stop.wait(0.5):
                 pass
@@ -87,13 +88,17 @@ def _info(args: argparse.Namespace) -> int:
 
     try:
         with Board.open(args.url, baudrate=args.baud, token=args.token) as board:
-            caps, counters = board.caps, board.counters()
+            caps, counters, session = board.caps, board.counters(), board.session
     except BoardException as exc:
         print(f"neurophys board info: {exc}", file=sys.stderr)
         return 2
     print(f"board {args.url}")
     for f in fields(caps):
         print(f"  {f.name:20s} {getattr(caps, f.name)}")
+    print("session")
+    print(f"  {'board_uid':20s} {session.board_uid:016x}")
+    for name in ("session_id", "boot_count", "state_crc", "max_window"):
+        print(f"  {name:20s} {getattr(session, name)}")
     print("counters")
     for f in fields(counters):
         value = getattr(counters, f.name)
