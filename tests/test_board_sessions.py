@@ -71,36 +71,53 @@ def test_an_idle_session_is_closed_so_it_cannot_block_others():
         idle.close()
 
 
-def test_a_client_that_never_reads_is_not_read_and_its_queued_frames_die_with_it():
-    """Back-pressure: PINGs whose echoes are never read make the server stop reading once
-    OUT_LIMIT bytes wait; the 200 PULSEs and the RESET queued behind them never run, not even
-    after the client leaves; the server held a bounded number of bytes throughout."""
+def test_a_client_that_never_reads_is_not_read_and_what_it_queued_dies_with_it():
+    """Back-pressure: a client that sends PINGs and never reads their echoes is no longer read from
+    once OUT_LIMIT bytes wait (its sends block: the kernel's buffers are fixed-size too), the server
+    holds a bounded number of bytes throughout, and the requests it still had queued never run
+    after it left."""
     with fi.serve_tcp(model="ideal") as srv:
         hostile = socket.socket()
         hostile.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        hostile.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
         hostile.connect(("127.0.0.1", srv.port))
         hostile.settimeout(5)
         _hello(hostile)
-        ping, seq, t0 = bytes(8000), 2, time.monotonic()
-        while srv.buffered < OUT_LIMIT:
+        hostile.setblocking(False)
+        sent, seq, blocked_since, t0 = 0, 2, None, time.monotonic()
+        frame = _frame(Msg.PING, seq, bytes(8000))
+        while blocked_since is None or time.monotonic() - blocked_since < 0.5:
             assert time.monotonic() - t0 < 20, "the server kept reading a client that does not read"
-            hostile.sendall(_frame(Msg.PING, seq, ping))
-            seq += 1
-        executed = -1
-        while srv.emulator.firmware.nv.commands != executed:  # until the kernel's buffers are full too
-            executed = srv.emulator.firmware.nv.commands
-            time.sleep(0.3)
-        pulses = Writer().array([0, 0, 16, 16], "u2").put("u16", 1000).put("u32", 1000).array(np.ones(256), "i1").bytes()
-        hostile.sendall(b"".join(_frame(Msg.PULSE, seq + i, pulses) for i in range(200)) + _frame(Msg.RESET, seq + 200))
-        time.sleep(0.3)
-        assert srv.emulator.firmware.nv.commands == executed  # nothing read while its echoes wait
+            try:
+                sent += hostile.send(frame)
+                blocked_since = None
+            except BlockingIOError:
+                blocked_since = blocked_since or time.monotonic()
+                time.sleep(0.01)
+        executed = srv.emulator.firmware.nv.commands
+        assert sent > 2 * OUT_LIMIT and executed - 1 < 0.9 * sent / len(frame)  # sent more than ran
         hostile.close()  # unread echoes: the connection is reset
         time.sleep(0.5)
-        nv = srv.emulator.firmware.nv
-        assert nv.commands == executed and nv.pulses_up.sum() == 0 and nv.boot_count == 0
+        assert srv.emulator.firmware.nv.commands == executed  # nothing it queued ran after it left
         assert srv.max_buffered <= OUT_LIMIT + 65536 + 8192  # one read's worth of requests past the limit
-        with fi.Board.open(srv.url) as board:
-            assert board.counters().pulses_up.sum() == 0
+        with fi.Board.open(srv.url) as board:  # and the board is free again
+            board.ping()
+
+
+def test_frames_of_a_client_that_sent_and_left_are_dropped():
+    """The issue's hostile client: 200 PULSEs and a RESET in one write, then gone. The server checks
+    before each frame that its sender is still there; the RESET (200 PULSEs behind, milliseconds of
+    work, while the FIN follows the data at once) never runs."""
+    with fi.serve_tcp(model="ideal") as srv:
+        hostile = _connect(srv)
+        _hello(hostile)
+        pulses = Writer().array([0, 0, 16, 16], "u2").put("u16", 1000).put("u32", 1000).array(np.ones(256), "i1").bytes()
+        hostile.sendall(b"".join(_frame(Msg.PULSE, 2 + i, pulses) for i in range(200)) + _frame(Msg.RESET, 202))
+        hostile.close()
+        time.sleep(0.5)
+        nv = srv.emulator.firmware.nv
+        assert nv.boot_count == 0 and nv.pulses_up[0, 0] < 200
+        assert not srv.emulator.firmware.session  # its session ended with it
 
 
 def test_a_pty_is_exclusive():

@@ -25,7 +25,7 @@ from ..protocol import PROTOCOL_VERSION, REPLY_BIT, Status
 
 #: Reply bytes a client may leave unread before the server stops reading its requests.
 OUT_LIMIT = 256 * 1024
-#: Kernel send buffer of a session's socket: fixed, so what waits for a client is bounded there too.
+#: Kernel buffers of a session's socket: fixed, so what waits for or from a client is bounded there too.
 SOCKET_BUFFER = 64 * 1024
 #: Seconds without a byte from the owner before its session is closed.
 IDLE_S = 30.0
@@ -190,7 +190,8 @@ class TcpServer(_Server):
             with conn:
                 conn.setblocking(False)
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)  # no autotuning to MBs
+                for buffer in (socket.SO_SNDBUF, socket.SO_RCVBUF):  # fixed: no autotuning to megabytes
+                    conn.setsockopt(socket.SOL_SOCKET, buffer, SOCKET_BUFFER)
                 with self._lock:
                     self._owner = conn
                     self.sessions += 1
