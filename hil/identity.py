@@ -49,20 +49,36 @@ class GuardedBackend:
     by the identity check and followed by a new record (``guard.last``: what a run folder keeps so
     that ``--resume`` can pass it back as ``recorded``). Everything else is the backend's own."""
 
-    def __init__(self, backend, recorded: dict | None = None) -> None:
+    def __init__(self, backend, recorded: dict | None = None, on_record=None) -> None:
         self.backend = backend
         self.guard = IdentityGuard(backend, recorded)
+        self.on_record = on_record  # called with each new record (a run folder keeps the last one)
 
     def __getattr__(self, name):
         return getattr(self.backend, name)
 
+    def _after(self) -> None:
+        identity = self.guard.after_step()
+        if self.on_record is not None:
+            self.on_record(identity)
+
     def step(self, x, y):
         self.guard.before_step()
         out = self.backend.step(x, y)
-        self.guard.after_step()
+        self._after()
         return out
 
     def learn(self, x, y):
         self.guard.before_step()
         self.backend.learn(x, y)
-        self.guard.after_step()
+        self._after()
+
+    def compile(self, graph) -> None:
+        """Compiling programs the board: record its state again."""
+        self.backend.compile(graph)
+        self._after()
+
+    def set_params(self, params) -> None:
+        """Writing parameters changes the board's state: record it again (a resumed run starts so)."""
+        self.backend.set_params(params)
+        self._after()

@@ -3,6 +3,7 @@ a restarted server resumes it (real subprocesses, killed with SIGKILL: no shutdo
 a run refuses to continue on a board whose uid, boot count or state changed underneath it."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -128,3 +129,30 @@ def test_the_harness_refuses_a_step_after_the_board_changed():
         with pytest.raises(fi.BoardReset, match=r"HELLO .* board reset \(boot 1\)"):
             guarded.step(x, y)
         backend.close()
+
+
+def test_resume_is_refused_on_a_board_changed_since_the_run_stopped(tmp_path):
+    """A run on a TCP board stops; it resumes on the untouched board, and is refused (exit-2 error,
+    the folder left as it was) once someone else pulsed the board in between."""
+    import neurophys.hil as hil
+    from neurophys.backends.crossbar.backend import CrossbarBackend
+    from neurophys.ir.io import load
+
+    graph = load(Path(__file__).resolve().parents[1] / "examples" / "cl_iris.json")
+    rows, cols = CrossbarBackend.board_shape(graph)
+    out = tmp_path / "run"
+    with fi.serve_tcp(model="ideal", rows=rows, cols=cols) as srv:
+        command = {"board": srv.url, "model": None}
+        options = dict(eval_every=1, progress=False, plot=False, command=command)
+        with CrossbarBackend(board=srv.url) as b:
+            hil.run(graph, b, "train", 1, out, **options)
+        recorded = json.loads((out / "identity.json").read_text())
+        with CrossbarBackend(board=srv.url) as b:
+            assert hil.run(graph, b, "train", 2, out, resume=True, **options)["status"] == "completed"
+        with fi.Board.open(srv.url) as other:
+            other.pulse(np.ones((rows, cols), int))
+        log = (out / "log.jsonl").read_text()
+        with CrossbarBackend(board=srv.url) as b, pytest.raises(TargetChanged, match=r"state_crc \d+ -> \d+"):
+            hil.run(graph, b, "train", 3, out, resume=True, **options)
+        assert (out / "log.jsonl").read_text() == log
+    assert recorded["board_uid"] == json.loads((out / "identity.json").read_text())["board_uid"]
