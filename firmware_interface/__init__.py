@@ -9,8 +9,8 @@ from .board import Board
 from .capabilities import Capabilities, SessionInfo
 from .emulator import (BoardConfig, DeviceConfig, Emulator, FaultConfig, LinkConfig, PeripheryConfig,
                        ideal, load_device_config, make_emulator, reram)
-from .errors import (BoardError, BoardException, BoardReset, BoardTimeout, EnvelopeError, MalformedFrame,
-                     PortError, ProtocolMismatch)
+from .errors import (BoardBusy, BoardChanged, BoardError, BoardException, BoardReset, BoardTimeout,
+                     CapabilityError, EnvelopeError, MalformedFrame, PortError, ProtocolMismatch)
 from .protocol import PROTOCOL_VERSION, LineMode, Msg, Status
 from .results import Counters, LearnResult, LinkStats, Measurement, ProgramResult, UpdateResult
 from .transports.server import serve_pty, serve_tcp
@@ -21,7 +21,8 @@ if "neurophys.firmware_interface.transports" not in _serial.protocol_handler_pac
 __all__ = [
     "Board", "Capabilities", "SessionInfo", "BoardConfig", "DeviceConfig", "Emulator", "FaultConfig",
     "LinkConfig", "PeripheryConfig", "ideal", "reram", "load_device_config", "make_emulator",
-    "BoardError", "BoardException", "BoardReset", "BoardTimeout", "EnvelopeError", "MalformedFrame",
+    "BoardBusy", "BoardChanged", "BoardError", "BoardException", "BoardReset", "BoardTimeout", "CapabilityError",
+    "EnvelopeError", "MalformedFrame",
     "PortError", "ProtocolMismatch", "PROTOCOL_VERSION", "LineMode", "Msg", "Status", "Counters",
     "LearnResult", "LinkStats", "Measurement", "ProgramResult", "UpdateResult", "serve_pty", "serve_tcp",
 ]

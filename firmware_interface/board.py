@@ -7,21 +7,27 @@ the host.
 """
 from __future__ import annotations
 
+import fcntl
 import functools
+import socket
+import struct
+import termios
 import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 import serial
 
 from .capabilities import Capabilities, SessionInfo, decode_hello
 from .codec import Reader, Writer
-from .errors import (BoardError, BoardException, BoardReset, BoardTimeout, EnvelopeError,
-                     MalformedFrame, PortError, ProtocolMismatch)
+from .errors import (BoardBusy, BoardChanged, BoardError, BoardException, BoardReset, BoardTimeout,
+                     EnvelopeError, MalformedFrame, PortError, ProtocolMismatch)
 from .framing import BadFrame, FrameDecoder, Reassembler, fragment
-from .protocol import (FREE_ONLY, MIN_FRAME, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE,
+from .protocol import (FREE_ONLY, MAX_TOKEN, MIN_FRAME, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE,
                        UNIT_CODE, Flag,
                        LearnMode, LineMode, Msg, Status)
 from .results import Counters, LearnResult, LinkStats, Measurement, ProgramResult, UpdateResult
@@ -30,15 +36,35 @@ HOST_MAX_PAYLOAD = 65535
 _RETRY = object()
 
 
+class Request(NamedTuple):
+    """One command on the wire, as a command method yields it: the driver sends it (now, or in a
+    pipeline when the window has room) and sends the reply's :class:`Reader` back in."""
+
+    msg: Msg
+    payload: bytes = b""
+    exec_s: float = 0.0
+    reply_size: int = 0
+
+
 def _command(method):
-    """Run a public command under the lock; if the board turned out to have reset although this
-    command's reply was recovered, raise :class:`BoardReset` carrying the result."""
+    """A public command, written as a generator of :class:`Request`s. Outside a pipeline it runs
+    under the lock, one request at a time; if the board turned out to have reset although this
+    command's reply was recovered, :class:`BoardReset` is raised carrying the result. Inside
+    ``board.pipeline()`` it is queued and a :class:`~.pipeline.Pending` is returned."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        steps = method(self, *args, **kwargs)
+        if self._pipeline is not None and threading.get_ident() == self._pipeline.thread:
+            return self._pipeline.submit(method.__name__, steps)
         with self._lock:
             self._pending_reset = None
-            result = method(self, *args, **kwargs)
+            try:
+                request = next(steps)
+                while True:
+                    request = steps.send(self._transact(*request))
+            except StopIteration as done:
+                result = done.value
             pending, self._pending_reset = self._pending_reset, None
             if pending is not None:
                 pending.result = result
@@ -51,10 +77,20 @@ def _command(method):
 class Board:
     """A crossbar board behind a serial port, pty or URL (``emu://``, ``socket://``)."""
 
-    def __init__(self, port: serial.SerialBase, *, retries: int = 12, timeout_base_s: float = 0.05) -> None:
+    def __init__(self, port: serial.SerialBase, *, retries: int = 12, timeout_base_s: float = 0.05,
+                 attempt_timeout_s: float = 5.0, command_timeout_s: float = 60.0, token: str | bytes | None = None) -> None:
+        """``attempt_timeout_s`` caps the wait for one reply (it stretches only while bytes keep
+        arriving: a long transfer at a slow baud is not cut off) and ``command_timeout_s`` a command
+        with all its retries, whatever the board declared. ``token``: the pairing token a board
+        served with ``--token`` asks for (firmware >= 1.4)."""
         self.serial = port
         self.retries = retries
         self.timeout_base_s = timeout_base_s
+        self.attempt_timeout_s = attempt_timeout_s
+        self.command_timeout_s = command_timeout_s
+        self.token = token.encode() if isinstance(token, str) else token
+        if self.token is not None and not 1 <= len(self.token) <= MAX_TOKEN:
+            raise EnvelopeError(f"token: {len(self.token)} bytes; a pairing token has 1..{MAX_TOKEN} bytes")
         self.stats = LinkStats()
         self.caps: Capabilities | None = None
         self.session: SessionInfo | None = None
@@ -65,6 +101,7 @@ class Board:
         self._seq = 0
         self._in_session = False
         self._pending_reset: BoardReset | None = None
+        self._pipeline = None
         try:
             self.hello()
         except BaseException:
@@ -73,19 +110,37 @@ class Board:
 
     @classmethod
     def open(cls, url_or_port: str, *, baudrate: int = 921600, retries: int = 12,
-             timeout_base_s: float = 0.05, **serial_kwargs) -> "Board":
-        """Open ``/dev/ttyACM0``, a pty path, ``socket://host:port`` or ``emu://?...`` and HELLO."""
+             timeout_base_s: float = 0.05, token: str | bytes | None = None, **options) -> "Board":
+        """Open ``/dev/ttyACM0``, a pty path, ``socket://host:port`` or ``emu://?...`` and HELLO.
+
+        Device paths are locked (``flock``) for this host: a second host gets :class:`BoardBusy`.
+        ``options``: ``attempt_timeout_s``/``command_timeout_s`` (see the class), else pyserial's."""
         import neurophys.firmware_interface  # noqa: F401  (registers emu://)
 
+        limits = {k: options.pop(k) for k in ("attempt_timeout_s", "command_timeout_s") if k in options}
+        options.setdefault("exclusive", True)
         try:
-            port = serial.serial_for_url(url_or_port, baudrate=baudrate, timeout=0.1, **serial_kwargs)
+            port = serial.serial_for_url(url_or_port, baudrate=baudrate, timeout=0.1, **options)
         except (serial.SerialException, OSError, ValueError) as exc:
+            if "exclusively lock" in str(exc):
+                raise BoardBusy(f"board on {url_or_port!r} is busy: another process holds the port ({exc})") from None
             raise PortError(f"cannot open board port {url_or_port!r}: {exc}") from None
-        return cls(port, retries=retries, timeout_base_s=timeout_base_s)
+        sock = getattr(port, "_socket", None)  # socket://: small requests must not wait for ACKs (Nagle)
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(port, retries=retries, timeout_base_s=timeout_base_s, token=token, **limits)
 
     def close(self) -> None:
+        """Say BYE (firmware >= 1.4: the board ends the session at once instead of on a timeout),
+        then close the port."""
         with self._lock:
             if self.serial.is_open:
+                if self._in_session and self.caps is not None and self.caps.sessions:
+                    try:
+                        self._transact(Msg.BYE, exec_s=self._exec_bound(), attempts=1)
+                    except BoardException:
+                        pass  # the link is gone or the board rebooted: nothing left to end
+                    self._in_session = False
                 self.serial.close()
 
     def __enter__(self) -> "Board":
@@ -108,9 +163,21 @@ class Board:
         return self.caps.rows + j
 
     # -- transport ---------------------------------------------------------------------------------------
+    def _in_waiting(self) -> int:
+        """Bytes ready to read. pyserial's socket:// says 1 whenever anything is there, which would
+        make the host decode a reply byte by byte; the socket itself knows (FIONREAD)."""
+        sock = getattr(self.serial, "_socket", None)
+        if sock is not None:
+            return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+        return self.serial.in_waiting
+
+    def _baud(self) -> int:
+        caps = self.caps
+        return (caps.baud if caps and caps.baud else self.serial.baudrate) or 9600
+
     def _timeout(self, tx_bytes: int, rx_bytes: int, exec_s: float) -> float:
         caps = self.caps
-        baud = (caps.baud if caps and caps.baud else self.serial.baudrate) or 9600
+        baud = self._baud()
         latency = caps.latency_us * 1e-6 if caps else 0.02
         expected = 2 * latency + (tx_bytes + rx_bytes * 1.01 + 64) * 10.0 / baud + exec_s
         return self.timeout_base_s + 2.0 * expected
@@ -121,7 +188,8 @@ class Board:
         return (c.t_command_ns + conversions * (c.t_settle_ns + c.t_adc_ns)
                 + pulse_slots * (width + c.pulse_gap_ns)) * 1e-9
 
-    def _transact(self, msg: Msg, payload: bytes = b"", exec_s: float = 0.0, reply_size: int = 0) -> Reader:
+    def _transact(self, msg: Msg, payload: bytes = b"", exec_s: float = 0.0, reply_size: int = 0,
+                  attempts: int | None = None) -> Reader:
         with self._lock:
             if not self.serial.is_open:
                 raise BoardException(f"{msg.name}: board on {self.serial.port} is closed")
@@ -133,31 +201,44 @@ class Board:
             wire = fragment(PROTOCOL_VERSION, msg, seq, 0, 0, payload, max_payload)
             timeout = self._timeout(len(wire), reply_size + MIN_FRAME + 4, exec_s)
             self.stats.commands += 1
-            for attempt in range(self.retries + 1):
+            t_end = time.monotonic() + self.command_timeout_s
+            tries = self.retries + 1 if attempts is None else attempts
+            attempt = 0
+            for attempt in range(tries):
                 if attempt:
+                    if time.monotonic() >= t_end:
+                        break
                     self.stats.retries += 1
                 try:
                     self.serial.write(wire)
                     self.stats.bytes_sent += len(wire)
                     self._account_link(len(wire))
-                    outcome = self._await(msg, seq, timeout)
-                except serial.SerialException as exc:  # unplugged, socket closed: no retry can help
-                    raise PortError(f"{msg.name} (seq {seq}): link to {self.serial.port} lost ({exc}); whether "
-                                    "it ran is unknown (see GET_COUNTERS last_seq after reconnecting)") from None
+                    outcome = self._await(msg, seq, timeout, t_end)
+                except (serial.SerialException, OSError) as exc:  # unplugged, socket closed: no retry can help
+                    raise self._lost(msg, seq, exc) from None
                 if outcome is not None and outcome is not _RETRY:
                     return self._check_reply(msg, seq, payload, *outcome)
             raise BoardTimeout(f"{msg.name} (seq {seq}): no valid reply from {self.serial.port} after "
-                               f"{self.retries + 1} attempts of {timeout * 1e3:.0f} ms; whether it ran is "
-                               "unknown (see GET_COUNTERS last_seq)", seq)
+                               f"{attempt + 1} attempts of up to {min(timeout, self.attempt_timeout_s) * 1e3:.0f} ms "
+                               f"(command limit {self.command_timeout_s:g} s); whether it ran is unknown "
+                               "(see GET_COUNTERS last_seq)", seq, msg.name)
+
+    def _lost(self, msg: Msg, seq: int, exc: BaseException) -> PortError:
+        return PortError(f"{msg.name} (seq {seq}): link to {self.serial.port} lost ({exc}); whether it ran is "
+                         "unknown (see GET_COUNTERS last_seq after reconnecting)", msg.name, seq)
 
     def _account_link(self, nbytes: int) -> None:
         caps = self.caps
-        baud = (caps.baud if caps and caps.baud else self.serial.baudrate) or 9600
-        self.stats.link_time_s += nbytes * 10.0 / baud + (caps.latency_us * 1e-6 if caps else 0.0)
+        self.stats.link_time_s += nbytes * 10.0 / self._baud() + (caps.latency_us * 1e-6 if caps else 0.0)
 
-    def _await(self, msg: Msg, seq: int, timeout: float):
-        """The reply to (msg, seq); ``_RETRY`` after a corrupt frame or NACK; None on timeout."""
-        deadline = time.monotonic() + timeout
+    def _await(self, msg: Msg, seq: int, timeout: float, t_end: float):
+        """The reply to (msg, seq); ``_RETRY`` after a corrupt frame or NACK; None on timeout.
+
+        The wait is ``timeout`` but at most ``attempt_timeout_s`` past the last byte received (a
+        long reply at a slow baud keeps it alive), and never past the command's end ``t_end``."""
+        start = time.monotonic()
+        cap = self.attempt_timeout_s
+        deadline = min(start + min(timeout, cap), t_end)
         expected = (msg | REPLY_BIT) & 0xFF
         retry = False
         received = 0
@@ -166,11 +247,13 @@ class Board:
             if remaining <= 0:
                 return None
             self.serial.timeout = remaining
-            chunk = self.serial.read(max(1, self.serial.in_waiting))
+            chunk = self.serial.read(max(1, self._in_waiting()))
             if not chunk:
                 return None
             received += len(chunk)
             self.stats.bytes_received += len(chunk)
+            if timeout > cap:
+                deadline = min(start + timeout, time.monotonic() + cap, t_end)
             for _, item in self._decoder.feed(chunk):
                 if isinstance(item, BadFrame):
                     self.stats.bad_frames += 1
@@ -198,9 +281,12 @@ class Board:
         status = frame.status
         if status == Status.BAD_VERSION:
             raise ProtocolMismatch(f"{msg.name}: {r.rest().decode('utf-8', 'replace')}")
+        if status == Status.BUSY:
+            raise BoardBusy(f"{msg.name} (seq {seq}): board on {self.serial.port} is busy: "
+                            f"{r.rest().decode('utf-8', 'replace')}", msg.name, seq)
         if self._in_session and status == Status.NO_SESSION:
             raise self._after_reset(msg, seq, zlib.crc32(bytes([msg]) + request))
-        if self._in_session and not frame.flags & Flag.SESSION and msg not in (Msg.HELLO, Msg.RESET):
+        if self._in_session and not frame.flags & Flag.SESSION and msg not in (Msg.HELLO, Msg.RESET, Msg.BYE):
             # executed (this reply may come from the board's FRAM reply cache) but the board has
             # rebooted since: finish decoding, then raise (see _command)
             self._pending_reset = self._after_reset(msg, seq, zlib.crc32(bytes([msg]) + request))
@@ -219,12 +305,16 @@ class Board:
     # -- session -----------------------------------------------------------------------------------------
     def _open_session(self) -> SessionInfo:
         with self._lock:
-            self.serial.reset_input_buffer()
-            self.serial.write(b"\x00")  # ends any partial frame in the board's parser
+            try:
+                self.serial.reset_input_buffer()
+                self.serial.write(b"\x00")  # ends any partial frame in the board's parser
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(Msg.HELLO, (self._seq + 1) & 0xFFFF, exc) from None
             self._decoder.reset()
             self._assembly.reset()
             self._in_session = False
-            r = self._transact(Msg.HELLO, Writer().put("u16", HOST_MAX_PAYLOAD).bytes(), reply_size=300)
+            request = Writer().put("u16", HOST_MAX_PAYLOAD).raw(self.token or b"").bytes()
+            r = self._transact(Msg.HELLO, request, reply_size=300)
             caps, info = decode_hello(r)
             if caps.protocol_version != PROTOCOL_VERSION:
                 raise ProtocolMismatch(f"board declares protocol {caps.protocol_version}, host speaks {PROTOCOL_VERSION}")
@@ -234,14 +324,56 @@ class Board:
             return info
 
     def hello(self) -> Capabilities:
-        """Start (or re-check) the session. Raises :class:`BoardReset` if the board rebooted since."""
+        """Start (or re-check) the session. Raises :class:`BoardChanged` if another board answers
+        (board uid, firmware >= 1.4) and :class:`BoardReset` if the board rebooted since."""
         with self._lock:
             before = self.session
             info = self._open_session()
+            if before is not None and info.board_uid != before.board_uid:
+                self.line_modes = np.zeros(self.caps.lines, np.uint8)
+                raise BoardChanged(f"HELLO: board uid {info.board_uid:016x} answers on {self.serial.port}, "
+                                   f"this host had {before.board_uid:016x} (another board, or one restarted "
+                                   "without its state)", {"board_uid": (before.board_uid, info.board_uid)})
             if before is not None and info.boot_count != before.boot_count:
                 self.line_modes = np.zeros(self.caps.lines, np.uint8)
                 raise BoardReset(Msg.HELLO.name, self._seq, True, info.boot_count)
             return self.caps
+
+    def identity(self) -> dict:
+        """Who the board is now: board uid, boot count and the digest of its device state, from a
+        fresh HELLO (firmware >= 1.4; older boards report zeros); raises like :meth:`hello` if the
+        board changed under this driver. A run records it and compares it before each step and on
+        resume."""
+        with self._lock:
+            self.hello()
+            info = self.session
+            return {"board_uid": info.board_uid, "boot_count": info.boot_count, "state_crc": info.state_crc}
+
+    @contextmanager
+    def pipeline(self, window: int | None = None):
+        """Inside this block, commands of this thread return a :class:`~.pipeline.Pending` at once
+        and up to ``window`` of them (default and at most the board's ``max_window``; 1 before
+        firmware 1.4) are outstanding: bulk transfers run at the line rate. Use it for independent
+        commands — after a lost frame the board may run them out of order. At the end every reply
+        has arrived; the first command's error, if any, is raised.
+
+        ``with board.pipeline(): reads = [board.read_conductances() for _ in range(100)]``"""
+        from .pipeline import Pipeline
+
+        with self._lock:
+            if self._pipeline is not None:
+                raise BoardException("pipeline: this board is already in a pipeline")
+            limit = self.session.max_window if self.caps.sessions else 1
+            pipe = Pipeline(self, max(1, min(limit, window or limit)))
+            self._pipeline = pipe
+            try:
+                yield pipe
+            except BaseException:
+                self._pipeline = None
+                pipe.finish(raise_first=False)
+                raise
+            self._pipeline = None
+            pipe.finish()
 
     @_command
     def ping(self, data: bytes = b"") -> float:
@@ -250,7 +382,7 @@ class Board:
             raise EnvelopeError(f"ping: {len(data)} bytes of data exceed the board's limit of "
                                 f"max_payload - 4 = {self.caps.max_payload - 4}")
         t0 = time.perf_counter()
-        echo = self._transact(Msg.PING, bytes(data), self._exec_bound(), len(data)).rest()
+        echo = (yield Request(Msg.PING, bytes(data), self._exec_bound(), len(data))).rest()
         if echo != bytes(data):
             raise MalformedFrame(f"PING: echo of {len(data)} bytes came back as {len(echo)} different bytes")
         return time.perf_counter() - t0
@@ -280,14 +412,14 @@ class Board:
         modes[driven], modes[sensed] = LineMode.DRIVE, LineMode.SENSE
         if driven.size:
             codes[driven] = caps.dac_codes([drive[int(i)] for i in driven], "drive voltage of line")
-        self._transact(Msg.CONFIGURE_LINES, Writer().array(modes, "u1").array(codes, "i2").bytes(),
-                       self._exec_bound(1))
+        (yield Request(Msg.CONFIGURE_LINES, Writer().array(modes, "u1").array(codes, "i2").bytes(),
+                       self._exec_bound(1)))
         self.line_modes = modes
 
     @_command
     def measure(self) -> Measurement:
         caps = self.caps
-        r = self._transact(Msg.MEASURE, exec_s=self._exec_bound(1), reply_size=8 * caps.lines)
+        r = (yield Request(Msg.MEASURE, exec_s=self._exec_bound(1), reply_size=8 * caps.lines))
         v, i = r.array("i4", caps.lines), r.array("i4", caps.lines)
         r.end()
         return Measurement(v * caps.v_adc_lsb, i * caps.i_adc_lsb, caps.rows)
@@ -296,12 +428,12 @@ class Board:
     def mvm(self, v) -> np.ndarray:
         """Rows driven with ``v`` (volts, shape (R,) or (k, R)), columns at virtual ground:
         the column currents ``Gᵀv`` in amperes."""
-        return self._mvm(Msg.MVM, v, self.caps.rows, self.caps.cols)
+        return (yield from self._mvm(Msg.MVM, v, self.caps.rows, self.caps.cols))
 
     @_command
     def mvm_t(self, u) -> np.ndarray:
         """Columns driven with ``u`` (volts), rows at virtual ground: row currents ``G u``."""
-        return self._mvm(Msg.MVM_T, u, self.caps.cols, self.caps.rows)
+        return (yield from self._mvm(Msg.MVM_T, u, self.caps.cols, self.caps.rows))
 
     def _mvm(self, msg: Msg, v, n_in: int, n_out: int) -> np.ndarray:
         caps = self.caps
@@ -313,8 +445,8 @@ class Board:
         out = []
         for s in range(0, len(codes), caps.max_batch):
             part = codes[s:s + caps.max_batch]
-            r = self._transact(msg, Writer().put("u16", len(part)).array(part, "i2").bytes(),
-                               self._exec_bound(len(part)), 4 * len(part) * n_out)
+            r = (yield Request(msg, Writer().put("u16", len(part)).array(part, "i2").bytes(),
+                               self._exec_bound(len(part)), 4 * len(part) * n_out))
             out.append(r.array("i4", len(part) * n_out).reshape(len(part), n_out))
             r.end()
         currents = np.concatenate(out) * caps.i_adc_lsb
@@ -327,8 +459,8 @@ class Board:
         caps = self.caps
         shape = shape or (caps.rows - origin[0], caps.cols - origin[1])
         caps.check_window(origin, shape, "read_conductances")
-        r = self._transact(Msg.READ_CONDUCTANCES, Writer().array([*origin, *shape], "u2").bytes(),
-                           self._exec_bound(shape[0]), 2 * shape[0] * shape[1])
+        r = (yield Request(Msg.READ_CONDUCTANCES, Writer().array([*origin, *shape], "u2").bytes(),
+                           self._exec_bound(shape[0]), 2 * shape[0] * shape[1]))
         codes = r.array("u2", shape[0] * shape[1]).reshape(shape)
         r.end()
         return codes * caps.g_lsb
@@ -345,8 +477,8 @@ class Board:
         if index.size == 0 or ((index < 0) | (index >= caps.rows * caps.cols)).any():
             raise EnvelopeError(f"read_devices: {index.size} indices; each must be in 0..{caps.rows * caps.cols - 1}")
         rows = np.unique(index // caps.cols).size
-        r = self._transact(Msg.READ_DEVICES, Writer().put("u32", index.size).array(index, "u4").bytes(),
-                           self._exec_bound(rows), 2 * index.size)
+        r = (yield Request(Msg.READ_DEVICES, Writer().put("u32", index.size).array(index, "u4").bytes(),
+                           self._exec_bound(rows), 2 * index.size))
         codes = r.array("u2", index.size)
         r.end()
         return codes * caps.g_lsb
@@ -373,8 +505,8 @@ class Board:
         nr, nc = targets.shape
         payload = (Writer().array([*origin, nr, nc], "u2").put("u16", int(round(tol / caps.g_lsb)))
                    .put("u16", int(iters)).array(codes, "u2").bytes())
-        r = self._transact(Msg.PROGRAM, payload,
-                           iters * self._exec_bound(nr, nr * caps.max_pulse_count), 2 * nr * nc + 10)
+        r = (yield Request(Msg.PROGRAM, payload,
+                           iters * self._exec_bound(nr, nr * caps.max_pulse_count), 2 * nr * nc + 10))
         it, unconverged, pulses = r.get("u16"), r.get("u32"), r.get("u32")
         reached = r.array("u2", nr * nc).reshape(nr, nc) * caps.g_lsb
         r.end()
@@ -400,7 +532,7 @@ class Board:
         payload = (Writer().array([*origin, nr, nc], "u2").put("u16", int(round(amplitude * 1000)))
                    .put("u32", width).array(raw, "i1").bytes())
         slots = int(np.abs(raw).max(axis=1).sum())
-        r = self._transact(Msg.PULSE, payload, self._exec_bound(0, slots, width), 4)
+        r = (yield Request(Msg.PULSE, payload, self._exec_bound(0, slots, width), 4))
         total = r.get("u32")
         r.end()
         return total
@@ -422,7 +554,7 @@ class Board:
         payload = (Writer().put("f64", float(lr)).put("u16", bl).put("u8", REPORT_PULSES if report_pulses else 0)
                    .array(np.rint(x * UNIT_CODE), "i2").array(np.rint(d * UNIT_CODE), "i2").bytes())
         size = 4 + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
-        r = self._transact(Msg.UPDATE_OUTER, payload, self._exec_bound(0, bl), size)
+        r = (yield Request(Msg.UPDATE_OUTER, payload, self._exec_bound(0, bl), size))
         total = r.get("u32")
         pulse_map = r.sparse((caps.rows, caps.cols)) if report_pulses else None
         r.end()
@@ -490,9 +622,9 @@ class Board:
         n_float = caps.lines - n_driven
         phases = 1 if free_only else 2
         size = 8 + (2 * n_float + 4 * phases * k * n_float if states else 0) + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
-        r = self._transact(Msg.LOCAL_LEARN, payload,
+        r = (yield Request(Msg.LOCAL_LEARN, payload,
                            self._exec_bound(phases * k + (caps.rows if state_aware else 0),
-                                            caps.rows * caps.max_pulse_count), size)
+                                            caps.rows * caps.max_pulse_count), size))
         total, nf, kk = r.get("u32"), r.get("u16"), r.get("u16")
         shown = nf if states else 0
         lines = r.array("u2", shown).astype(np.int64)
@@ -506,7 +638,7 @@ class Board:
     def counters(self) -> Counters:
         caps = self.caps
         n = caps.rows * caps.cols
-        r = self._transact(Msg.GET_COUNTERS, exec_s=self._exec_bound(), reply_size=35 + 8 * n)
+        r = (yield Request(Msg.GET_COUNTERS, exec_s=self._exec_bound(), reply_size=35 + 8 * n))
         head = [r.get("u32") for _ in range(6)]
         last_valid, last_seq, last_crc = r.get("u8"), r.get("u16"), r.get("u32")
         up = r.array("u4", n).reshape(caps.rows, caps.cols).astype(np.int64)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .codec import Reader, Writer
-from .errors import EnvelopeError
+from .errors import CapabilityError, EnvelopeError
 
 _LAYOUT = {
     "protocol_version": "u16", "firmware_major": "u8", "firmware_minor": "u8", "board_id": "u32",
@@ -22,10 +22,29 @@ _LAYOUT = {
     "t_settle_ns": "u32", "t_adc_ns": "u32", "pulse_width_ns": "u32", "pulse_gap_ns": "u32",
 }
 _SESSION = {"boot_count": "u32", "last_valid": "u8", "last_seq": "u16", "last_crc": "u32"}
+#: Firmware 1.4 appends who the board is and which session this is (PROTOCOL.md, HELLO).
+_IDENTITY = {"board_uid": "u64", "session_id": "u32", "state_crc": "u32", "max_window": "u16"}
 
 
 STATE_AWARE_SINCE = (1, 1)
 READ_DEVICES_SINCE = (1, 2)  # READ_DEVICES; LOCAL_LEARN's free-only and no-states flags
+SESSIONS_SINCE = (1, 4)  # board uid / session id / state digest in HELLO, BYE, pairing token, reply window
+
+#: What a sane board can declare: every timeout and buffer the host derives from HELLO is bounded
+#: by these, so a confused or hostile board cannot make the host wait for hours or allocate
+#: gigabytes. (low, high) inclusive; a field outside is refused with :class:`CapabilityError`.
+SANE = {
+    "rows": (1, 1024), "cols": (1, 1024), "dac_bits": (2, 16), "adc_bits": (2, 32),
+    "v_lsb": (1e-9, 10.0), "v_adc_lsb": (1e-12, 10.0), "i_adc_lsb": (1e-18, 1.0), "g_lsb": (1e-15, 1.0),
+    "v_max": (1e-3, 100.0), "g_min": (0.0, 1.0), "g_max": (1e-12, 1.0), "dw_min": (1e-15, 1.0),
+    "pulse_amp_max": (1e-3, 100.0), "pulse_width_min_ns": (1, 10**9), "pulse_width_max_ns": (1, 10**9),
+    "max_pulse_count": (1, 127), "max_bl": (1, 65535), "max_batch": (1, 4096), "max_program_iters": (1, 1000),
+    "max_payload": (64, 65535), "latency_us": (0, 500_000), "t_command_ns": (0, 10**8),
+    "t_settle_ns": (0, 10**8), "t_adc_ns": (0, 10**8), "pulse_width_ns": (1, 10**9), "pulse_gap_ns": (0, 10**9),
+    "max_window": (1, 64),
+}
+#: baud 0 means native USB (the host's own setting); otherwise a real UART rate.
+SANE_BAUD = (1200, 50_000_000)
 
 
 @dataclass(frozen=True)
@@ -78,6 +97,11 @@ class Capabilities:
         return (self.firmware_major, self.firmware_minor) >= STATE_AWARE_SINCE
 
     @property
+    def sessions(self) -> bool:
+        """Board uid, session id and state digest in HELLO, BYE, pairing tokens and a reply window are firmware 1.4's."""
+        return (self.firmware_major, self.firmware_minor) >= SESSIONS_SINCE
+
+    @property
     def device_reads(self) -> bool:
         """READ_DEVICES (a list of devices read back) and LOCAL_LEARN flag bits 2–3 are firmware 1.2's."""
         return (self.firmware_major, self.firmware_minor) >= READ_DEVICES_SINCE
@@ -121,12 +145,19 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class SessionInfo:
-    """Non-volatile facts HELLO reports: boots so far and the last command executed (any session)."""
+    """Non-volatile facts HELLO reports: boots so far and the last command executed (any session);
+    from firmware 1.4 also who the board is (``board_uid``, made once and kept in its FRAM), which
+    session this HELLO opened, a digest of the device state and the reply window (outstanding
+    commands the board keeps replies for). Older boards report 0 and a window of 1."""
 
     boot_count: int
     last_valid: int
     last_seq: int
     last_crc: int
+    board_uid: int = 0
+    session_id: int = 0
+    state_crc: int = 0
+    max_window: int = 1
 
 
 def _put(w: Writer, kind: str, value) -> None:
@@ -146,16 +177,34 @@ def encode_hello(caps: Capabilities, session: SessionInfo) -> bytes:
     w = Writer()
     for name, kind in _LAYOUT.items():
         _put(w, kind, getattr(caps, name))
-    for name, kind in _SESSION.items():
+    for name, kind in {**_SESSION, **(_IDENTITY if caps.sessions else {})}.items():
         _put(w, kind, getattr(session, name))
     return w.bytes()
 
 
 def decode_hello(r: Reader) -> tuple[Capabilities, SessionInfo]:
+    """Parse and sanity-check a HELLO reply body (:class:`CapabilityError` names a field out of range)."""
     caps = Capabilities(**{name: _get(r, kind) for name, kind in _LAYOUT.items()})
-    session = SessionInfo(**{name: _get(r, kind) for name, kind in _SESSION.items()})
+    layout = {**_SESSION, **(_IDENTITY if caps.sessions else {})}
+    session = SessionInfo(**{name: _get(r, kind) for name, kind in layout.items()})
     r.end()
+    check_sane(caps, session)
     return caps, session
+
+
+def check_sane(caps: Capabilities, session: SessionInfo) -> None:
+    values = {**{f.name: getattr(caps, f.name) for f in fields(caps)}, "max_window": session.max_window}
+    for name, (low, high) in SANE.items():
+        value = values[name]
+        if not (np.isfinite(value) and low <= value <= high):
+            raise CapabilityError(f"board declares {name} = {value!r}; a sane board declares {name} in "
+                                  f"[{low}, {high}] (refused: the host derives timeouts and buffers from it)")
+    if caps.baud and not SANE_BAUD[0] <= caps.baud <= SANE_BAUD[1]:
+        raise CapabilityError(f"board declares baud = {caps.baud}; a sane board declares 0 (native USB) or "
+                              f"baud in [{SANE_BAUD[0]}, {SANE_BAUD[1]}]")
+    for low, high in (("g_min", "g_max"), ("pulse_width_min_ns", "pulse_width_max_ns")):
+        if values[low] >= values[high] and not (low == "pulse_width_min_ns" and values[low] == values[high]):
+            raise CapabilityError(f"board declares {low} = {values[low]!r} >= {high} = {values[high]!r}")
 
 
 assert list(_LAYOUT) == [f.name for f in fields(Capabilities)]

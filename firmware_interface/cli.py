@@ -3,6 +3,7 @@ board declares about itself."""
 from __future__ import annotations
 
 import argparse
+import secrets
 import signal
 import sys
 import threading
@@ -20,7 +21,16 @@ def register(subparsers) -> None:
     serve = add_command(sub, "serve", "serve an emulated board until Ctrl-C; prints its path/URL")
     where = serve.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")
-    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on socket://127.0.0.1:PORT (0: any free port)")
+    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on socket://127.0.0.1:PORT (0: any free port), "
+                       "one host at a time (others are answered BUSY)")
+    serve.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
+                       help="address the TCP server listens on (default loopback only)")
+    serve.add_argument("--idle", type=float, default=30.0, metavar="S",
+                       help="close a TCP session that sent nothing for S seconds (default 30)")
+    serve.add_argument("--token", default=None, metavar="TOKEN",
+                       help="pairing token HELLO must carry ('auto': draw one); printed on the second line")
+    serve.add_argument("--state", default=None, metavar="FILE",
+                       help="keep the board's FRAM and conductances in FILE: a restart resumes them")
     serve.add_argument("--model", default="ideal", help="ideal, reram or a JSON device-model file")
     serve.add_argument("--rows", type=int, default=16, help="crossbar rows, the lines an MVM drives; 1–1024 (default 16)")
     serve.add_argument("--cols", type=int, default=16, help="crossbar columns, the lines an MVM reads; 1–1024 (default 16)")
@@ -36,16 +46,23 @@ def register(subparsers) -> None:
     info = add_command(sub, "info", "print a board's HELLO capabilities and counters")
     info.add_argument("url", help="/dev/ttyACM0, a pty path, socket://HOST:PORT or emu://?...")
     info.add_argument("--baud", type=int, default=921600, help="serial rate for a tty (default 921600)")
+    info.add_argument("--token", default=None, help="pairing token of a board served with --token")
     info.set_defaults(func=_info)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from .transports.server import serve_pty, serve_tcp
 
+    token = secrets.token_hex(8) if args.token == "auto" else args.token
     options = dict(model=args.model, rows=args.rows, cols=args.cols, baud=args.baud, latency=args.latency,
-                   timing=args.timing, seed=args.seed, noise_seed=args.noise_seed, faults=args.faults)
+                   timing=args.timing, seed=args.seed, noise_seed=args.noise_seed, faults=args.faults,
+                   token=token or b"", state=args.state)
+    if args.tcp is None and args.bind != "127.0.0.1":
+        print("neurophys board serve: --bind ADDR: only a TCP board (--tcp PORT) listens on an address", file=sys.stderr)
+        return 2
     try:
-        server = serve_tcp(args.tcp, **options) if args.tcp is not None else serve_pty(**options)
+        server = (serve_tcp(args.tcp, host=args.bind, idle_s=args.idle, **options) if args.tcp is not None
+                  else serve_pty(**options))
     except (ValueError, OSError) as exc:
         print(f"neurophys board serve: {exc}", file=sys.stderr)
         return 2
@@ -53,8 +70,11 @@ def _serve(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with server:
         print(server.url, flush=True)
+        if token:
+            print(f"token {token}", flush=True)
+        kept = (f", state in {args.state} (boot {server.emulator.firmware.nv.boot_count})" if args.state else "")
         print(f"serving a {args.rows}x{args.cols} '{server.emulator.config.device.name}' board on "
-              f"{server.url}; Ctrl-C to stop", file=sys.stderr, flush=True)
+              f"{server.url}{kept}; Ctrl-C to stop", file=sys.stderr, flush=True)
         try:
             while not stop.wait(0.5):
                 pass
@@ -69,14 +89,18 @@ def _info(args: argparse.Namespace) -> int:
     from .errors import BoardException
 
     try:
-        with Board.open(args.url, baudrate=args.baud) as board:
-            caps, counters = board.caps, board.counters()
+        with Board.open(args.url, baudrate=args.baud, token=args.token) as board:
+            caps, counters, session = board.caps, board.counters(), board.session
     except BoardException as exc:
         print(f"neurophys board info: {exc}", file=sys.stderr)
         return 2
     print(f"board {args.url}")
     for f in fields(caps):
         print(f"  {f.name:20s} {getattr(caps, f.name)}")
+    print("session")
+    print(f"  {'board_uid':20s} {session.board_uid:016x}")
+    for name in ("session_id", "boot_count", "state_crc", "max_window"):
+        print(f"  {name:20s} {getattr(session, name)}")
     print("counters")
     for f in fields(counters):
         value = getattr(counters, f.name)

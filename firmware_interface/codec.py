@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import MalformedFrame
 
-_SCALARS = {"u8": "<B", "u16": "<H", "u32": "<I", "i16": "<h", "i32": "<i", "f64": "<d"}
+_SCALARS = {"u8": "<B", "u16": "<H", "u32": "<I", "u64": "<Q", "i16": "<h", "i32": "<i", "f64": "<d"}
 
 
 class Writer:

@@ -9,15 +9,41 @@ class BoardException(Exception):
 
 
 class PortError(BoardException, OSError):
-    """The serial port (device path, pty or URL) could not be opened."""
+    """The serial port (device path, pty or URL) could not be opened, or the link failed under a
+    command: ``command`` and ``seq`` name the command in flight (None while opening)."""
+
+    def __init__(self, message: str, command: str | None = None, seq: int | None = None):
+        BoardException.__init__(self, message)
+        self.command, self.seq = command, seq
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class BoardBusy(PortError):
+    """Another host owns the board (a TCP server's current session, or a pty locked by another
+    process): try again when it is done."""
+
+
+class BoardChanged(BoardException):
+    """The board behind the port is not the one this host had (another board uid), or it rebooted or
+    its state changed underneath (boot count, state digest): ``changes`` names what differs."""
+
+    def __init__(self, message: str, changes: dict | None = None):
+        super().__init__(message)
+        self.changes = changes or {}
+
+
+class CapabilityError(BoardException, ValueError):
+    """The board declared a HELLO field outside the sane range (the message names field and range)."""
 
 
 class BoardTimeout(BoardException):
     """No valid reply after all retries; whether the command ran is unknown (see ``seq``)."""
 
-    def __init__(self, message: str, seq: int | None = None):
+    def __init__(self, message: str, seq: int | None = None, command: str | None = None):
         super().__init__(message)
-        self.seq = seq
+        self.seq, self.command = seq, command
 
 
 class BoardError(BoardException):

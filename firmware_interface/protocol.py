@@ -23,6 +23,7 @@ class Msg(IntEnum):
     HELLO = 0x01
     PING = 0x02
     RESET = 0x03
+    BYE = 0x04
     CONFIGURE_LINES = 0x10
     MEASURE = 0x11
     MVM = 0x12
@@ -48,6 +49,8 @@ class Status(IntEnum):
     NOT_CONFIGURED = 7
     TOO_LARGE = 8
     BAD_FRAME = 9
+    BUSY = 10
+    DENIED = 11
 
 
 class Flag(IntFlag):
@@ -68,9 +71,9 @@ class LearnMode(IntEnum):
 
 
 #: Commands a board accepts without an open session.
-SESSIONLESS = frozenset({Msg.HELLO, Msg.PING, Msg.RESET, Msg.GET_COUNTERS})
+SESSIONLESS = frozenset({Msg.HELLO, Msg.PING, Msg.RESET, Msg.BYE, Msg.GET_COUNTERS})
 #: Commands whose execution is recorded as "last executed" in non-volatile memory.
-RECORDED = frozenset(Msg) - {Msg.HELLO, Msg.NACK}
+RECORDED = frozenset(Msg) - {Msg.HELLO, Msg.BYE, Msg.NACK}
 #: Request flag bit of UPDATE_OUTER and LOCAL_LEARN: append the per-device pulse map to the reply.
 REPORT_PULSES = 0x01
 #: Request flag bit of LOCAL_LEARN: count pulses with each device's step at its present conductance.
@@ -83,7 +86,9 @@ NO_STATES = 0x08
 MIN_STEP_FACTOR = 0.1
 #: Fragments per message are counted in a u8.
 MAX_FRAGMENTS = 255
-HELLO_BODY = 163
+HELLO_BODY = 181  # 163 before firmware 1.4 (no identity record)
+#: Longest pairing token a HELLO may carry (firmware 1.4).
+MAX_TOKEN = 64
 
 
 def largest_reply(rows: int, cols: int, max_batch: int, max_payload: int) -> int:

@@ -16,6 +16,7 @@ from neurophys.standard_json import dumps
 from . import plots
 from .context import Context
 from .evaluate import evaluate
+from .identity import GuardedBackend
 from .jsonlog import JsonLines
 from .modes import MODES
 from .run_folder import LOG, SUMMARY, RunFolder, default_out
@@ -63,8 +64,14 @@ def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | 
                "values": list(values), "k": k, "eval_every": eval_every, "seed": seed, "audit": audit,
                "full_every": full_every, **(command or {})}
     folder = RunFolder(out if out is not None else default_out(graph, backend.name), options, resume, force)
-    backend.compile(graph)  # the last refusal that needs no folder: the target cannot host the graph
+    # the last refusals that need no folder: a resumed run's board is not the one it left (uid, boot
+    # count, state; an explicit --board only: the embedded emulator is a new board every time,
+    # programmed from the checkpoint), the target cannot host the graph
+    recorded = folder.identity() if folder.resume and (command or {}).get("board") else None
+    backend = GuardedBackend(backend, recorded)  # and before every step: the board did not change under the run
+    backend.compile(graph)
     folder.create()
+    backend.on_record = folder.write_identity
     if folder.resume:
         backend.set_params(folder.resume.theta)
     ctx = Context(backend, graph, split, steps, seed, None, k, tuple(values), eval_every, progress, audit=audit,

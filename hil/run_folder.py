@@ -21,6 +21,7 @@ from neurophys.metrics import METRICS
 from neurophys.standard_json import dumps
 
 RUN, LOG, CHECKPOINT, SUMMARY = "run.json", "log.jsonl", "checkpoint.npz", "summary.json"
+IDENTITY = "identity.json"  # the board's uid, boot count and state digest after the last step (hil/identity.py)
 MARKERS = (RUN, LOG, SUMMARY)  # any of these makes a folder a run folder (older runs have no run.json)
 
 
@@ -144,6 +145,19 @@ class RunFolder:
     def write_text(self, name: str, text: str) -> None:
         with replacing(self.path / name) as fh:
             fh.write(text)
+
+    def identity(self) -> dict | None:
+        """The target's identity after the last step the run took (None: not recorded)."""
+        try:
+            return json.loads((self.path / IDENTITY).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise ValidationError("resume", f"{self.path / IDENTITY} is damaged ({exc}); --force starts anew") from None
+
+    def write_identity(self, identity: dict | None) -> None:
+        if identity is not None:
+            self.write_text(IDENTITY, json.dumps(identity) + "\n")
 
     def write_checkpoint(self, step: int, theta: dict, twin: dict, twin_start: float | None) -> None:
         arrays = {**{f"theta:{k}": v for k, v in theta.items()}, **{f"twin:{k}": v for k, v in twin.items()}}

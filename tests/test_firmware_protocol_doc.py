@@ -6,12 +6,12 @@ import re
 import struct
 from pathlib import Path
 
-from neurophys.firmware_interface.capabilities import _LAYOUT, _SESSION
+from neurophys.firmware_interface.capabilities import _IDENTITY, _LAYOUT, _SESSION
 from neurophys.firmware_interface.emulator.devices import PRESETS
 from neurophys.firmware_interface.protocol import HEADER, HELLO_BODY, PROTOCOL_VERSION, Msg, Status
 
 DOC = (Path(__file__).resolve().parents[1] / "firmware_interface" / "PROTOCOL.md").read_text()
-TYPES = {"u8": "B", "u16": "H", "u32": "I", "i16": "h", "i32": "i", "f64": "d"}
+TYPES = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "i16": "h", "i32": "i", "f64": "d"}
 
 
 def section(start: str, end: str) -> str:
@@ -44,9 +44,9 @@ def test_status_table_lists_every_status():
 
 def test_hello_layout_is_the_codec_layout():
     text = section("### HELLO reply body", "### Command semantics")
-    pairs = re.findall(r"(\w+) (u8|u16|u32|f64|16 bytes)", text)
+    pairs = re.findall(r"(\w+) (u8|u16|u32|u64|f64|16 bytes)", text)
     layout = {name: ("16s" if kind == "16 bytes" else kind) for name, kind in pairs}
-    assert list(layout.items()) == [*_LAYOUT.items(), *_SESSION.items()]
+    assert list(layout.items()) == [*_LAYOUT.items(), *_SESSION.items(), *_IDENTITY.items()]
     size = sum(16 if k == "16s" else struct.calcsize(TYPES[k]) for k in layout.values())
     assert size == HELLO_BODY and f"{size} bytes in all" in text
 

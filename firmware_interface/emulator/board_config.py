@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..protocol import MAX_FRAGMENTS, PROTOCOL_VERSION, largest_reply
+from ..protocol import MAX_FRAGMENTS, MAX_TOKEN, PROTOCOL_VERSION, largest_reply
 from .devices import DeviceConfig, ideal
 
 MAX_SIDE = 1024  # rows and cols of the largest board made (row/column lines of one crossbar)
@@ -43,15 +43,22 @@ class BoardConfig:
     seed: int = 0  # device-to-device variation
     noise_seed: int = 1  # cycle-to-cycle and read noise, stochastic rounding and pulse trains
     board_id: int = 0xE5_0001
-    firmware_version: tuple[int, int] = (1, 2)  # 1.1: state-aware pulse counts; 1.2: READ_DEVICES, lean LOCAL_LEARN
+    firmware_version: tuple[int, int] = (1, 4)  # 1.1: state-aware pulse counts; 1.2: READ_DEVICES, lean LOCAL_LEARN;
+    # 1.4: board uid / session id / state digest in HELLO, BYE, pairing token, reply window
     protocol_version: int = PROTOCOL_VERSION  # only changed to emulate an old or new firmware
     max_payload: int = 8192
+    max_window: int = 8  # replies kept in FRAM (firmware 1.4): commands a host may have outstanding
+    token: bytes = b""  # pairing token HELLO must carry (firmware 1.4); empty: none asked
 
     def __post_init__(self) -> None:
         if not (1 <= self.rows <= MAX_SIDE and 1 <= self.cols <= MAX_SIDE):
             raise ValueError(f"board size {self.rows}x{self.cols}: rows and cols must be in [1, {MAX_SIDE}]")
         if not 64 <= self.max_payload <= 65535:
             raise ValueError(f"max_payload {self.max_payload} must be in [64, 65535]")
+        if not 1 <= self.max_window <= 64:
+            raise ValueError(f"max_window {self.max_window} must be in [1, 64]")
+        if len(self.token) > MAX_TOKEN:
+            raise ValueError(f"token of {len(self.token)} bytes: at most {MAX_TOKEN}")
         if not 1 <= self.envelope.max_pulse_count <= 127:
             raise ValueError(f"max_pulse_count {self.envelope.max_pulse_count} must be in [1, 127]")
         largest = largest_reply(self.rows, self.cols, self.envelope.max_batch, self.max_payload)

@@ -44,6 +44,17 @@ class Emulator:
         self.firmware.reset()
         self._boot_until = self.clock.now() + (self.link.boot_s if self.link.timing else 0.0)
 
+    def end_session(self) -> None:
+        """The host left (its connection closed): the firmware ends the session and what was on its
+        way to that host is dropped, so nothing of it reaches the next one."""
+        self.firmware.end_session()
+        self._out.clear()
+        self._fifo_used = 0
+
+    def queued(self) -> int:
+        """Reply bytes on their way to the host, not yet read: what a server bounds (back-pressure)."""
+        return sum(len(data) - sent for _, data, sent in self._out)
+
     # -- host → board ----------------------------------------------------------------------------
     def host_write(self, data: bytes, t: float | None = None) -> None:
         t = self.clock.now() if t is None else t
@@ -110,7 +121,7 @@ class Emulator:
             return 0
         if not self._bt:
             return len(data)
-        k = min(len(data), int((t - t0) / self._bt))
+        k = min(len(data), int((t - t0) / self._bt + 1e-6))  # + ε: at next_arrival() exactly, the packet is there
         return k if k == len(data) else k - k % self.link.packet
 
     def host_read(self, size: int, t: float | None = None) -> bytes:

@@ -6,7 +6,9 @@ and faults live in :mod:`.link`; physics in :mod:`.crossbar` and :mod:`.network`
 """
 from __future__ import annotations
 
+import os
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +19,7 @@ from ..capabilities import Capabilities, SessionInfo, encode_hello
 from ..codec import Reader, Writer
 from ..errors import MalformedFrame
 from ..framing import BadFrame, Frame, FrameDecoder, Reassembler, fragment
-from ..protocol import (FREE_ONLY, MAX_FRAGMENTS, MIN_FRAME, MIN_STEP_FACTOR, NO_STATES, RECORDED, REPLY_BIT,
+from ..protocol import (FREE_ONLY, MAX_FRAGMENTS, MAX_TOKEN, MIN_FRAME, MIN_STEP_FACTOR, NO_STATES, RECORDED, REPLY_BIT,
                         REPORT_PULSES, SESSIONLESS, STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status, largest_reply)
 from .board_config import BoardConfig
 from .crossbar import Crossbar, response_factor
@@ -56,13 +58,22 @@ class NonVolatile:
     last_valid: int = 0
     last_seq: int = 0
     last_crc: int = 0
-    reply_cache: tuple | None = None  # (seq, request CRC), status, body, exec_s of the last reply
+    board_uid: int = field(default_factory=lambda: int.from_bytes(os.urandom(8), "little"))  # made once
+    session_id: int = 0  # the last HELLO's session; part of the reply-cache key
+    #: the last replies, oldest first: (session, seq, request CRC) → (status, body, exec_s)
+    reply_cache: OrderedDict = field(default_factory=OrderedDict)
     pulses_up: np.ndarray = field(init=False)
     pulses_down: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.pulses_up = np.zeros((self.rows, self.cols), np.int64)
         self.pulses_down = np.zeros((self.rows, self.cols), np.int64)
+
+    def cache(self, key: tuple, entry: tuple, depth: int) -> None:
+        self.reply_cache[key] = entry
+        self.reply_cache.move_to_end(key)
+        while len(self.reply_cache) > depth:
+            self.reply_cache.popitem(last=False)
 
     def count_pulses(self, counts: np.ndarray) -> None:
         self.pulses_up += np.maximum(counts, 0)
@@ -96,7 +107,7 @@ class Firmware:
         self._decoder = FrameDecoder(c.max_payload)
         self._assembly = Reassembler(16 * (c.rows + 1) * (c.cols + 1) + 8 * c.envelope.max_batch * (c.rows + c.cols))
         self._handlers = {
-            Msg.HELLO: self._hello, Msg.PING: self._ping, Msg.RESET: self._reset,
+            Msg.HELLO: self._hello, Msg.PING: self._ping, Msg.RESET: self._reset, Msg.BYE: self._bye,
             Msg.CONFIGURE_LINES: self._configure_lines, Msg.MEASURE: self._measure,
             Msg.MVM: self._mvm, Msg.MVM_T: self._mvm, Msg.READ_CONDUCTANCES: self._read_conductances,
             Msg.PROGRAM: self._program, Msg.PULSE: self._pulse, Msg.UPDATE_OUTER: self._update_outer,
@@ -104,6 +115,9 @@ class Firmware:
         }
         if self.caps.device_reads:
             self._handlers[Msg.READ_DEVICES] = self._read_devices
+        if not self.caps.sessions:
+            del self._handlers[Msg.BYE]
+        self._reply_window = c.max_window if self.caps.sessions else 1
         self._boot()
 
     # -- MCU state ------------------------------------------------------------------------------
@@ -119,6 +133,15 @@ class Firmware:
         """Power-cycle / watchdog reset: volatile state is lost, FRAM and devices are kept."""
         self.nv.boot_count += 1
         self._boot()
+
+    def end_session(self) -> None:
+        """The host left (BYE, or its connection closed): no session, lines float, partial frames dropped."""
+        self._boot()
+
+    @property
+    def state_crc(self) -> int:
+        """Digest of the device state (the true conductances): changes iff a device changed."""
+        return zlib.crc32(np.ascontiguousarray(self.crossbar.g, "<f8").tobytes())
 
     # -- bytes → replies ------------------------------------------------------------------------
     def receive(self, data: bytes) -> list[tuple[int, bytes, float]]:
@@ -152,10 +175,13 @@ class Firmware:
             detail = f"unknown message type 0x{frame.type:02x}"
             return self._encode(reply_type, frame.seq, Status.UNKNOWN_TYPE, detail.encode(), t_cmd), t_cmd
         msg = Msg(frame.type)
-        key = (frame.seq, zlib.crc32(bytes([frame.type]) + payload))
-        if self.nv.reply_cache is not None and self.nv.reply_cache[0] == key:
+        crc = zlib.crc32(bytes([frame.type]) + payload)
+        # HELLO always runs (it opens a session: a cached one would open nothing); other replies of
+        # another session never match, the session id is in the key
+        cached = None if msg == Msg.HELLO else self.nv.reply_cache.get((self.nv.session_id, frame.seq, crc))
+        if cached is not None:
             self.nv.cache_hits += 1
-            _, status, body, exec_s = self.nv.reply_cache
+            status, body, exec_s = cached
             return self._encode(reply_type, frame.seq, status, body, exec_s, Flag.CACHED), t_cmd
         if not self.session and msg not in SESSIONLESS:
             detail = f"{msg.name} needs a session: send HELLO first (boot {self.nv.boot_count})"
@@ -171,8 +197,11 @@ class Firmware:
             status, body, exec_s = exc.status, f"{msg.name}: {exc.detail}".encode(), 0.0
         exec_s += t_cmd
         if status == Status.OK and msg in RECORDED:
-            self.nv.last_valid, self.nv.last_seq, self.nv.last_crc = 1, key[0], key[1]
-        self.nv.reply_cache = (key, status, body, exec_s)
+            self.nv.last_valid, self.nv.last_seq, self.nv.last_crc = 1, frame.seq, crc
+        # keyed by the session after execution: a retried HELLO finds the session it opened
+        # 2·window: while one command waits for its reply, the others of a sliding window of that size —
+        # older and newer ones — can run after it (at most 2·window − 2 of them)
+        self.nv.cache((self.nv.session_id, frame.seq, crc), (status, body, exec_s), 2 * self._reply_window)
         return self._encode(reply_type, frame.seq, status, body, exec_s), exec_s
 
     # -- measurement path -------------------------------------------------------------------------
@@ -247,15 +276,27 @@ class Firmware:
     # -- handlers: (msg, reader) → (reply body after exec_us, execution time) ----------------------
     def _hello(self, msg, r):
         host_max = r.get("u16")
-        r.end()
+        token = r.rest() if self.caps.sessions else r.end()
+        if self.config.token and token != self.config.token:
+            raise CommandError(Status.DENIED, "this board is paired: HELLO must carry the token printed when "
+                               f"it was started ({'none' if not token else 'a wrong one'} given)")
+        if token and not self.config.token and len(token) > MAX_TOKEN:
+            raise CommandError(Status.BAD_LENGTH, f"token of {len(token)} bytes > {MAX_TOKEN}")
         largest = largest_reply(self.R, self.C, self.caps.max_batch, self.caps.max_payload)
         if MAX_FRAGMENTS * min(host_max, self.config.max_payload) < largest:
             raise CommandError(Status.BAD_ARGUMENT, f"host max payload {host_max} is too small: the largest "
                                f"reply ({largest} bytes) needs >= {-(-largest // MAX_FRAGMENTS)} per fragment")
         self._reply_max = min(self.config.max_payload, host_max)
-        info = SessionInfo(self.nv.boot_count, self.nv.last_valid, self.nv.last_seq, self.nv.last_crc)
+        self.nv.session_id = (self.nv.session_id + 1) & 0xFFFFFFFF
+        info = SessionInfo(self.nv.boot_count, self.nv.last_valid, self.nv.last_seq, self.nv.last_crc,
+                           self.nv.board_uid, self.nv.session_id, self.state_crc, self._reply_window)
         self.session = True
         return encode_hello(self.caps, info), 0.0
+
+    def _bye(self, msg, r):
+        r.end()
+        self.end_session()
+        return b"", 0.0
 
     def _ping(self, msg, r):
         data = r.rest()

@@ -2,7 +2,8 @@
 
 The board runs inside the host process: a write hands the bytes to the emulator, a read
 collects what the link model says has arrived. With ``timing=0`` time is virtual, so a read
-timeout costs no wall time and runs are deterministic.
+timeout costs no wall time and runs are deterministic; ``timing=virtual`` runs the link model
+(baud, latency, packets) on that virtual clock: what a link would take, without waiting for it.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import urllib.parse
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
+from ..emulator.clock import VirtualClock
 from ..emulator.factory import OPTIONS, make_emulator
 
 
@@ -37,6 +39,8 @@ class Serial(SerialBase):
             if key not in OPTIONS:
                 raise SerialException(f"{url}: unknown option {key!r}; known: {', '.join(OPTIONS)}")
             options[key] = values[-1]
+        if options.get("timing") == "virtual":  # the link model in virtual time: modelled seconds, no waiting
+            options["clock"] = VirtualClock()
         if "timing" in options:
             options["timing"] = options["timing"] not in ("0", "", "false", "no")
         return options
