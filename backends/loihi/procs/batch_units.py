@@ -110,12 +110,17 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
                 self.s_free = self.s
             elif mode == sch.RESTORE:
                 self.s = self.s_free
+        elif net.boxed:  # all hard_sigmoid: Hopfield's gain is 1, its projection one clip, ρ(s) = s on the box;
+            d = h - self.s  # the same float operations as drift/project, without their per-population calls
+            if beta:
+                d[:, self.out] -= beta * costs.grad(self.cost, self.s[:, self.out], self.y)
+            self.s = np.clip(self.s + self.dt * d, 0.0, 1.0)
         else:
-            d = (h if net.boxed else net.gain(self.s) * h) - self.s  # boxed units: gain 1 (Hopfield.gain)
+            d = net.gain(self.s) * h - self.s
             if beta:
                 d = d - beta * net.cost_grad(self.s, self.y)
             self.s = net.project(self.s + self.dt * d)
-        self.state_part[:] = net.rho(self.s)
+        self.state_part[:] = self.s if net.boxed else net.rho(self.s)
 
     def _la_step(self, ze, mode, j):
         """a: activations (the state s), d: sensitivities; z = W a + b, e = Wᵀ δ (+ ∂loss/∂a at the output)."""
