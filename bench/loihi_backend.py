@@ -6,7 +6,11 @@ steps after the first; build/compile + the first learning step apart):
 * fast path (`loihi`) vs the hand-written fast script: one custom rate-unit Process holding the
   whole batch side by side, one block-diagonal recurrent Dense, the ±β phase schedule inside the
   unit's model, one run() per learning step, the update computed on the host from the phase-end
-  states and written back;
+  states and written back. Both run 3·(steps + 1) time steps per learning step with the same two
+  processes; the backend holds the biases in the Dense too (an always-on unit's column: slots·n
+  more weights to write per step) and sets x, y only when the batch changed (here it never does);
+  the CPU row sums this process and Lava's child processes, which a loaded machine inflates less
+  than wall time;
 * chip path (`loihi-engine`, float learning engine) vs the hand-written chip script: samples one
   after another, a LearningDense (Loihi3FLearningRule, tag variant) per coupling and direction and
   per bias (from an always-on unit), neurons that hold the schedule and send the third factors;
