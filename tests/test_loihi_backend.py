@@ -89,6 +89,8 @@ def test_fewest_processes(ep_xor):
 def test_ep_xor_update_equals_reference(ep_xor):
     b, graph, split = ep_xor
     _steps_match_reference(b, graph, split, 3, graph.training.batch_size)
+    # get_params answers from the host's copy of what it wrote: the Dense, read back, holds exactly that
+    np.testing.assert_array_equal(b.net.dense.weights.get(), b.net.written)
 
 
 def test_ep_outputs_equal_reference_free_phase(ep_xor):

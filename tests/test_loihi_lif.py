@@ -61,7 +61,11 @@ def test_update_follows_the_exact_gradient():
 @pytest.mark.slow
 def test_ep_xor_trains_to_full_accuracy():
     """End to end on the learning engine; the first step's agreement with the exact gradient is
-    what test_ep_xor_update_follows_the_exact_gradient holds (defaults); here half resolution."""
+    what test_ep_xor_update_follows_the_exact_gradient holds (defaults); here half resolution.
+    Measured (2-core machine shared with other jobs, ~16 s per step, ~19 min): 100 % after 70 steps,
+    as the float reference EP; along the run the update's cosine to the exact gradient has median
+    0.46 (float EP's own, along its run: 0.69) and to the EP update at the same θ median 0.83 — it
+    falls to ~0.6 while the contrasts are small (post rates counted over 50 steps: 0.02 resolution)."""
     graph = load("examples/ep_xor.json")
     split = load_split(graph.dataset)
     with LoihiLifBackend(substeps=2, window=50, tau=50) as b:

@@ -2,7 +2,8 @@
 
 Every Lava backend owns one network object (`FastNet` here, `ChipNet` on the chip path) with
 `start/learn/outputs/get_params/set_params/processes/stop`; the measured update is the parameters
-read back after the step minus those read back before.
+read back after the step minus those read back before (on the fast path, where the host computes the
+update, from the host's copy of the Dense it wrote: FastNet.get_params).
 """
 from __future__ import annotations
 

@@ -73,12 +73,12 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
             self.acts.append((slice(off, off + p.size), p.activation, self.dt / p.tau))
             off += p.size
         self.n, self.out, self.cost = off, self.net.out, g.cost.kind
-        self.in_acts, off = [], 0
-        for p in g.inputs:
-            self.in_acts.append((slice(off, off + p.size), p.activation))
-            off += p.size
         self.s = self.s_free = self.d = np.zeros((proc_params["slots"], self.n))
-        self.one = np.ones((proc_params["slots"], 1))
+        # the payload [ρ(x), 1, state], filled in place: ρ(x) once per run (x is set between runs), the
+        # state every step (per-step host work is most of a run's cost in the CPU simulation)
+        n_in = self.net.n_in
+        self.payload = np.ones((proc_params["slots"], n_in + 1 + (self.n if self.ep else 2 * self.n)))
+        self.x_part, self.state_part = self.payload[:, :n_in], self.payload[:, n_in + 1:]
 
     def run_spk(self):
         slots, steps = self.proc_params["slots"], self.proc_params["steps"]
@@ -87,22 +87,21 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
         k = int(self.k[0])
         p, j = divmod(k, steps + 1)
         mode, beta = phases[p]
-        x_rho = np.empty_like(self.x)
-        for sl, fn in self.in_acts:
-            x_rho[:, sl] = act.rho(fn, self.x[:, sl])
+        if k == 0:
+            self.x_part[:] = self.net.rho_in(self.x)
         if self.ep:
-            payload = self._ep_step(a, mode, beta, j, p)
+            self._ep_step(a, mode, beta, j)
         else:
-            payload = self._la_step(a, mode, j)
+            self._la_step(a, mode, j)
         if j == steps:
             if self.ep:
                 self.ends[p] = self.s
             else:
                 self.ends[0], self.ends[1] = self.s, self.d
-        self.s_out.send(np.concatenate([x_rho, self.one, *payload], axis=1).ravel())
+        self.s_out.send(self.payload.ravel())
         self.k[0] = (k + 1) % (len(phases) * (steps + 1))
 
-    def _ep_step(self, h, mode, beta, j, p):
+    def _ep_step(self, h, mode, beta, j):
         net = self.net
         if j == 0:
             if mode == sch.RESET:
@@ -111,12 +110,17 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
                 self.s_free = self.s
             elif mode == sch.RESTORE:
                 self.s = self.s_free
+        elif net.boxed:  # all hard_sigmoid: Hopfield's gain is 1, its projection one clip, ρ(s) = s on the box;
+            d = h - self.s  # the same float operations as drift/project, without their per-population calls
+            if beta:
+                d[:, self.out] -= beta * costs.grad(self.cost, self.s[:, self.out], self.y)
+            self.s = np.clip(self.s + self.dt * d, 0.0, 1.0)
         else:
             d = net.gain(self.s) * h - self.s
             if beta:
                 d = d - beta * net.cost_grad(self.s, self.y)
             self.s = net.project(self.s + self.dt * d)
-        return [net.rho(self.s)]
+        self.state_part[:] = self.s if net.boxed else net.rho(self.s)
 
     def _la_step(self, ze, mode, j):
         """a: activations (the state s), d: sensitivities; z = W a + b, e = Wᵀ δ (+ ∂loss/∂a at the output)."""
@@ -131,4 +135,4 @@ class PyBatchUnitsFloat(PyLoihiProcessModel):
                 new_a[:, sl] = self.s[:, sl] + k * (act.rho(fn, z[:, sl]) - self.s[:, sl])
                 new_d[:, sl] = self.d[:, sl] + k * (act.drho(fn, z[:, sl]) * e[:, sl] - self.d[:, sl])
             self.s, self.d = new_a, new_d
-        return [self.s, self.d]
+        self.state_part[:, :self.n], self.state_part[:, self.n:] = self.s, self.d
