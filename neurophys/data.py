@@ -1,15 +1,18 @@
 """Arrays for a graph's Dataset: bundled sklearn data or generated tasks, split and encoded.
 
-sklearn is imported only here and only when a bundled dataset is asked for: the rest of the core
-needs numpy alone.
+Iris and digits are the copies scikit-learn ships, read from its data folder without importing
+scikit-learn (that import alone cost 0.7 s of every run): the core needs numpy alone.
 """
 from __future__ import annotations
 
+import importlib.util
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from .ir.dataset import Dataset
+from .ir.errors import ValidationError
 
 
 @dataclass
@@ -27,14 +30,26 @@ def _raw(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
         x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
         return x, np.array([0, 1, 1, 0])
     if ds.source in ("iris", "digits"):
-        from sklearn import datasets  # bundled files; nothing is downloaded
-
-        bunch = datasets.load_iris() if ds.source == "iris" else datasets.load_digits()
-        return bunch.data.astype(float), bunch.target.astype(int)
+        return _bundled(ds.source)
     rng = np.random.default_rng(ds.seed + 1)
     x = rng.uniform(-1, 1, size=(ds.n_samples, ds.n_features))
     teacher = rng.normal(size=(ds.n_features, ds.n_classes))
     return x, np.argmax(np.tanh(x @ teacher) + 0.1 * rng.normal(size=(ds.n_samples, ds.n_classes)), axis=1)
+
+
+_BUNDLED = {"iris": ("iris.csv", 1), "digits": ("digits.csv.gz", 0)}  # file, header lines
+
+
+def _bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled copy of a data set (nothing is downloaded), read as its own loader
+    reads it — the last column is the class — without importing scikit-learn (~0.7 s)."""
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        raise ValidationError("dataset.source", f"{name!r} is bundled with scikit-learn, which is not installed")
+    file, header = _BUNDLED[name]
+    path = os.path.join(spec.submodule_search_locations[0], "datasets", "data", file)
+    table = np.loadtxt(path, delimiter=",", skiprows=header)
+    return table[:, :-1].astype(float), table[:, -1].astype(int)
 
 
 def load_split(ds: Dataset) -> Split:
