@@ -49,10 +49,10 @@ class RayExecutor:
         t0 = time.perf_counter()
         if address is None:
             ray.init(address="local", num_cpus=workers, resources={board_resource(b): 1 for b in boards},
-                     include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
             self.description = f"local Ray, {workers} workers"
         else:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
             self.description = f"Ray cluster at {address}"
         self.startup_s = time.perf_counter() - t0
         have = ray.cluster_resources()

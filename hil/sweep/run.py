@@ -21,7 +21,7 @@ from .spec import Configuration
 
 def _error_line(stderr: str, rc: int) -> str:
     lines = [ln.strip() for ln in stderr.replace("\r", "\n").splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith("error")]
+    errors = [ln.removeprefix("error: ") for ln in lines if ln.startswith("error")]
     return (errors or lines or [f"exit status {rc}"])[0]
 
 
