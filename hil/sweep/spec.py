@@ -112,8 +112,9 @@ class _Loader:
 
                 if value not in MODES:
                     raise ValidationError("", f"not a mode (expected one of {', '.join(MODES)})")
-        except (ValueError, ValidationError) as exc:
-            raise ValidationError(where, f"{value!r}: {getattr(exc, 'reason', exc)}") from None
+        except (ValueError, OSError) as exc:  # ValidationError is a ValueError
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+            raise ValidationError(where, f"{value!r}: {reason}") from None
         return args
 
 
