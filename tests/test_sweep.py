@@ -100,3 +100,30 @@ def test_ray_two_workers_gives_the_serial_summaries(tmp_path, capsys):
     for name in completed:
         a, b = (json.loads((tmp_path / d / name / "summary.json").read_text()) for d in ("serial", "ray"))
         assert comparable(a) == comparable(b), name
+
+
+@pytest.mark.slow
+def test_cluster_boards_are_resources_of_the_hosts_that_declare_them(tmp_path, capsys):
+    """A two-node Ray cluster on this machine: the second node declares a board. Runs that need
+    it are scheduled there (they fail: the port is not there, which the record says); a board no
+    node declares is refused before anything runs."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1, resources={f"board:{MISSING_BOARD}": 1})
+        cluster.wait_for_nodes()
+        spec = write_spec(tmp_path, grid={"seed": [0, 1], "board": [None, MISSING_BOARD]})
+        rc, err = sweep(capsys, spec, "--ray", cluster.address, "--out", tmp_path / "farm", "--retries", "0")
+        assert rc == 1 and f"runs on Ray cluster at {cluster.address}" in err
+        rows = json.loads((tmp_path / "farm" / "sweep.json").read_text())["runs"]
+        assert [r["status"] for r in rows] == ["completed", "failed"] * 2
+        assert all(MISSING_BOARD in r["error"] for r in rows[1::2])
+
+        other = write_spec(tmp_path, grid={"board": ["/dev/np-sweep-undeclared"]})
+        rc, err = sweep(capsys, other, "--ray", cluster.address, "--out", tmp_path / "none")
+        assert rc == 2 and "board: /dev/np-sweep-undeclared: no host of the Ray cluster declares it" in err
+        assert not (tmp_path / "none").exists()
+    finally:
+        cluster.shutdown()
