@@ -3,6 +3,7 @@ folder per configuration plus sweep.json/csv/png, retries and records failures, 
 skips completed runs; a local 2-worker Ray gives the same per-run summaries as the serial sweep."""
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,16 @@ def test_serial_sweep_folders_tables_retries_and_rerun(tmp_path, capsys):
     # a completed run of other settings under the same name is refused, not reused or overwritten
     rc, err = sweep(capsys, write_spec(tmp_path, steps=3, grid={"rule.eta": [0.05, 0.1], "board": [None, MISSING_BOARD]}), "--serial", "--out", out)
     assert rc == 2 and "holds a completed run of other settings" in err
+
+
+def test_without_ray_the_sweep_runs_serially_with_a_notice(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as when it is not installed
+    rc, err = sweep(capsys, write_spec(tmp_path, grid={"seed": [3]}), "--out", tmp_path / "out")
+    assert rc == 0
+    assert err.count("Ray is not installed") == 1 and "1 runs on serial (this process)" in err
+    assert json.loads((tmp_path / "out" / "seed=3" / "summary.json").read_text())["steps"] == 2
+    rc, err = sweep(capsys, write_spec(tmp_path, grid={"seed": [3]}), "--ray", "localhost:1", "--out", tmp_path / "x")
+    assert rc == 2 and "--ray: Ray is not installed" in err
 
 
 def test_ray_two_workers_gives_the_serial_summaries(tmp_path, capsys):
