@@ -90,7 +90,7 @@ def test_without_ray_the_sweep_runs_serially_with_a_notice(tmp_path, capsys, mon
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as when it is not installed
     rc, err = sweep(capsys, write_spec(tmp_path, grid={"seed": [3]}), "--out", tmp_path / "out")
     assert rc == 0
-    assert err.count("Ray is not installed") == 1 and "1 runs on serial (this process)" in err
+    assert err.count("Ray is not installed") == 1 and "1 run on serial (this process)" in err
     assert json.loads((tmp_path / "out" / "seed=3" / "summary.json").read_text())["steps"] == 2
     rc, err = sweep(capsys, write_spec(tmp_path, grid={"seed": [3]}), "--ray", "localhost:1", "--out", tmp_path / "x")
     assert rc == 2 and "--ray: Ray is not installed" in err

@@ -46,7 +46,7 @@ def run_sweep(spec: Spec, out: Path, executor, done: dict, retries: int = 1, say
     todo = [c for c in spec.configurations if c.name not in rows]
     if rows:
         say(f"{len(rows)} of {len(spec.configurations)} runs already completed in {out}: skipped")
-    say(f"{len(todo)} runs on {executor.description}")
+    say(f"{len(todo)} run{'s' * (len(todo) != 1)} on {executor.description}")
     pending = {executor.submit(c): (c, 1) for c in todo}
     try:
         while pending:
