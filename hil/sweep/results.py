@@ -36,7 +36,7 @@ def row(config, status: str, summary: dict | None = None, result: dict | None = 
     return {"name": config.name, "values": config.values, "status": status, "metrics": headline(summary),
             "error": result.get("error"), "attempts": attempts, "host": result.get("host"),
             "started": None if started is None else datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
-            "wall_s": result.get("wall_s"), "fingerprint": fingerprint}
+            "wall_s": result.get("wall_s"), "reused": False, "fingerprint": fingerprint}
 
 
 def _atomic_write(path: Path, text: str) -> None:
