@@ -52,6 +52,13 @@ def test_spec_refusals_name_the_key_and_create_nothing(tmp_path, capsys, spec, n
     assert not (tmp_path / "out").exists()
 
 
+def test_an_unreachable_ray_head_is_refused_at_once(tmp_path, capsys):
+    pytest.importorskip("ray")
+    rc, err = sweep(capsys, write_spec(tmp_path, grid={}), "--ray", "127.0.0.1:1", "--out", tmp_path / "out")
+    assert rc == 2 and err.startswith("error: --ray: 127.0.0.1:1: no Ray head answers there")
+    assert not (tmp_path / "out").exists()
+
+
 def test_serial_sweep_folders_tables_retries_and_rerun(tmp_path, capsys):
     spec = write_spec(tmp_path, grid={"rule.eta": [0.05, 0.1], "board": [None, MISSING_BOARD]})
     out = tmp_path / "sweep"

@@ -4,6 +4,7 @@ scheduled on that host and never two at once; emulated boards need no resource a
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections import deque
 
@@ -15,6 +16,17 @@ from .spec import Configuration
 
 def board_resource(url: str) -> str:
     return f"board:{url}"
+
+
+def _reachable(address: str) -> None:
+    """Refuse a HOST:PORT nobody listens on at once; Ray itself would retry for minutes."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # "auto", ray://… : Ray's own forms, left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ValidationError("--ray", f"{address}: no Ray head answers there ({exc.strerror or exc})") from None
 
 
 class SerialExecutor:
@@ -52,6 +64,7 @@ class RayExecutor:
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
             self.description = f"local Ray, {workers} workers"
         else:
+            _reachable(address)
             ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
             self.description = f"Ray cluster at {address}"
         self.startup_s = time.perf_counter() - t0
