@@ -4,7 +4,8 @@
 
 The sweep: coupled learning on iris (examples/cl_iris.json) on the emulated crossbar board — the
 embedded emulator on a pty with its real link pacing — `--runs` seeds of `--steps` steps each
-(the defaults give runs of ≥ 10 s on an idle 2-core machine; the table prints the measured median).
+(the defaults are meant for runs of ≥ 10 s on a 2-core machine; the table prints the median run of each
+phase, and the load average: on a machine busy with other work the ratio says little).
 Goal: ≥ 1.7× on a 2-core machine, Ray's start-up reported separately, not in the ratio.
 
 Baseline (measured in the same process, before the Ray phase): the same runs one after another in
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -50,6 +52,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tiny", type=int, default=6, help="tiny runs for the per-run overhead")
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]  # the speed-up needs idle cores: say how busy the machine was
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         tmp = Path(tmp)
         spec = load_spec(spec_file(tmp, "sweep", args.steps, args.runs))
@@ -76,12 +79,14 @@ def main() -> None:
             executor.close()
     failed = [r["name"] for r in serial_rows + ray_rows if r["status"] != "completed"]
     assert not failed, f"runs failed: {failed}"
-    run_wall = statistics.median(r["wall_s"] for r in serial_rows)
+    run_wall = {name: statistics.median(r["wall_s"] for r in rows) for name, rows in (("serial", serial_rows),
+                                                                                       ("ray", ray_rows))}
     print(f"{args.runs} runs of {args.steps} steps (coupled learning on iris, emulated crossbar on a pty); "
-          f"median run {run_wall:.1f} s serial")
-    print(f"{'executor':<32}{'wall s':>10}{'speed-up':>10}")
-    print(f"{'serial (baseline, in-process)':<32}{serial:>10.1f}{1.0:>10.2f}")
-    print(f"{f'Ray, {args.workers} workers, after start-up':<32}{distributed:>10.1f}{serial / distributed:>10.2f}")
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores")
+    print(f"{'executor':<32}{'wall s':>10}{'speed-up':>10}{'median run s':>14}")
+    print(f"{'serial (baseline, in-process)':<32}{serial:>10.1f}{1.0:>10.2f}{run_wall['serial']:>14.1f}")
+    print(f"{f'Ray, {args.workers} workers, after start-up':<32}{distributed:>10.1f}{serial / distributed:>10.2f}"
+          f"{run_wall['ray']:>14.1f}")
     print(f"{'  … counting Ray start-up':<32}{distributed + executor.startup_s:>10.1f}"
           f"{serial / (distributed + executor.startup_s):>10.2f}")
     print(f"Ray start-up (ray.init, local, {args.workers} CPUs): {executor.startup_s:.1f} s")
