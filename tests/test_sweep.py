@@ -40,6 +40,7 @@ def comparable(summary: dict) -> dict:
     ({"grid": {"model": ["ideal", "granite"]}}, "grid.model: 'granite': device model 'granite'"),
     ({"backend": "nope", "grid": {}}, "backend: 'nope': 'nope' is not installed"),
     ({"out": "x", "grid": {}}, "out: cannot be set by a sweep"),
+    ({"grid": {"resume": [True]}}, "grid.resume: cannot be set by a sweep"),
     ({"grid": {"seed": []}}, "grid.seed: must be a non-empty list"),
     ({"seed": 1, "grid": {"seed": [0]}}, "grid.seed: is also set outside the grid"),
     ({"hw": "yes", "grid": {}}, "hw: 'yes': --hw is a switch"),

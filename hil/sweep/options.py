@@ -11,6 +11,8 @@ RESERVED = {"file": "the graph comes from the SPEC's graph (and the grid's dotte
             "out": "the sweep names each run's folder (use neurophys sweep --out DIR)",
             "json": "the sweep writes sweep.json itself",
             "check_chip": "a chip check is not a run (use neurophys hil --check-chip)",
+            "resume": "the sweep re-runs what did not complete, each run in a fresh folder",
+            "force": "the sweep replaces only unfinished runs, and reuses completed ones",
             "help": "not an option of a run"}
 
 

@@ -14,9 +14,11 @@ import numpy as np
 
 from .. import activations as act
 from .. import costs
+from ..blas import small_matrices
 from ..ir.graph import Graph
 from ..ir.rule import Relaxation
 from .anderson import anderson
+from .block_relax import BlockRelaxation
 
 
 # how the exact oracle finds the free fixed point, whatever the rule's own discretisation
@@ -59,6 +61,9 @@ class Hopfield:
         self.classes = self._two_classes()
         if self.classes is not None:
             self.out_in_b = np.searchsorted(self.classes[1], np.arange(self.out.start, self.out.stop))
+        # layered clip units with a quadratic cost: whole classes at a time (see block_relax)
+        self.block = (BlockRelaxation(self, self.classes)
+                      if self.classes is not None and self.boxed and graph.cost.kind == "mse" else None)
 
     def _two_classes(self):
         """Unit indices of a 2-colouring of the free populations (output's class second), or
@@ -116,15 +121,24 @@ class Hopfield:
             return self._field_of(only, s, x_rho)
         r = self.rho(s)
         h = np.zeros_like(s)
+        h += self.drive(x_rho)
         for b in self.blocks:
+            if b.src is None:
+                continue
             W = b.coupling.weight
             if b.lateral:
                 h[:, b.dst] += r[:, b.dst] @ W.T
                 continue
-            pre = r[:, b.src] if b.src is not None else x_rho[:, b.src_in]
-            h[:, b.dst] += pre @ W.T
-            if b.src is not None:
-                h[:, b.src] += r[:, b.dst] @ W
+            h[:, b.dst] += r[:, b.src] @ W.T
+            h[:, b.src] += r[:, b.dst] @ W
+        return h
+
+    def drive(self, x_rho) -> np.ndarray:
+        """The part of the field the free state does not touch: inputs and biases, (B, n)."""
+        h = np.zeros((len(x_rho), self.n))
+        for b in self.blocks:
+            if b.src is None:
+                h[:, b.dst] += x_rho[:, b.src_in] @ b.coupling.weight.T
         for p in self.free:
             if p.bias is not None:
                 h[:, self.slices[p.name]] += p.bias
@@ -200,7 +214,10 @@ class Hopfield:
                 steps += 1
             return s, {"steps": steps, "residual": res if res <= rx.tol else self.residual(s, x_rho, y, beta)}
         if rx.method == "newton":
-            return self.newton(s, x_rho, y, beta, rx.tol, rx.max_steps)
+            with small_matrices():  # batches of small solves: BLAS threads only get in the way
+                if self.block is not None and np.isrealobj(s) and 1.0 + beta > 0.0:
+                    return self.block.relax(s, x_rho, y, beta, rx.tol, rx.max_steps)
+                return self.newton(s, x_rho, y, beta, rx.tol, rx.max_steps)
         T = lambda z: self.sweep(z, x_rho, y, beta)
         s, steps, res = anderson(T, s, tol=rx.tol, max_steps=rx.max_steps, project=self.project, row_map=False)
         return s, {"steps": steps, "residual": self.residual(s, x_rho, y, beta)}
