@@ -70,6 +70,15 @@ def _takes(backend: str, option: str, flag: str, otherwise: str) -> None:
 
 
 def cmd_hil(args) -> int:
+    from neurophys.blas import small_matrices
+
+    # one BLAS thread for the whole run, the emulator's thread included: idle BLAS threads spinning
+    # beside a HIL loop cost a third more CPU for no speed, and a sweep runs several such processes
+    with small_matrices():
+        return _cmd_hil(args)
+
+
+def _cmd_hil(args) -> int:
     from neurophys import ir
     from neurophys.backend import UnsupportedGraph, get_backend
     from neurophys.standard_json import dumps
