@@ -26,6 +26,8 @@ _SESSION = {"boot_count": "u32", "last_valid": "u8", "last_seq": "u16", "last_cr
 
 STATE_AWARE_SINCE = (1, 1)
 READ_DEVICES_SINCE = (1, 2)  # READ_DEVICES; LOCAL_LEARN's free-only and no-states flags
+#: CALIBRATE, LOCAL_LEARN's mixed-precision flags, state-aware UPDATE_OUTER, adaptive PROGRAM
+UPDATE_POLICIES_SINCE = (1, 3)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,18 @@ class Capabilities:
     def device_reads(self) -> bool:
         """READ_DEVICES (a list of devices read back) and LOCAL_LEARN flag bits 2–3 are firmware 1.2's."""
         return (self.firmware_major, self.firmware_minor) >= READ_DEVICES_SINCE
+
+    @property
+    def update_policies(self) -> bool:
+        """CALIBRATE, mixed-precision LOCAL_LEARN, state-aware UPDATE_OUTER and a PROGRAM that counts
+        pulses with each device's own step are firmware 1.3's."""
+        return (self.firmware_major, self.firmware_minor) >= UPDATE_POLICIES_SINCE
+
+    def need(self, since: tuple[int, int], what: str) -> None:
+        """Refuse `what` on a board whose firmware predates `since`."""
+        if (self.firmware_major, self.firmware_minor) < since:
+            raise EnvelopeError(f"{what} needs firmware >= {since[0]}.{since[1]}; the board has "
+                                f"{self.firmware_major}.{self.firmware_minor}")
 
     # -- envelope checks (raise before anything is sent) --------------------------------------
     def dac_codes(self, volts, what: str) -> np.ndarray:

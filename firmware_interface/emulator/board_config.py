@@ -41,7 +41,8 @@ class BoardConfig:
     seed: int = 0  # device-to-device variation
     noise_seed: int = 1  # cycle-to-cycle and read noise, stochastic rounding and pulse trains
     board_id: int = 0xE5_0001
-    firmware_version: tuple[int, int] = (1, 2)  # 1.1: state-aware pulse counts; 1.2: READ_DEVICES, lean LOCAL_LEARN
+    # 1.1: state-aware pulse counts; 1.2: READ_DEVICES, lean LOCAL_LEARN; 1.3: CALIBRATE, update policies
+    firmware_version: tuple[int, int] = (1, 3)
     protocol_version: int = PROTOCOL_VERSION  # only changed to emulate an old or new firmware
     max_payload: int = 8192
 
