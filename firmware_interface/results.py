@@ -57,10 +57,12 @@ class Calibration:
     def stuck(self) -> np.ndarray:
         return (self.flags & 1).astype(bool)
 
-    def healthy(self, g: np.ndarray, margin: float = 0.05) -> np.ndarray:
-        """Devices that respond and sit more than `margin` of their range away from either bound."""
-        m = margin * (self.g_hi - self.g_lo)
-        return ~self.stuck & (g > self.g_lo + m) & (g < self.g_hi - m)
+    def healthy(self, g: np.ndarray, margin: float = 0.05, index=(slice(None), slice(None))) -> np.ndarray:
+        """Devices (those at `index`, conductances g) that respond and sit more than `margin` of their
+        range away from either bound."""
+        lo, hi = self.g_lo[index], self.g_hi[index]
+        m = margin * (hi - lo)
+        return ~self.stuck[index] & (g > lo + m) & (g < hi - m)
 
     def summary(self) -> dict:
         return {"devices": int(self.dw.size), "stuck": int(self.stuck.sum()), "pulses": self.pulses,

@@ -60,4 +60,6 @@ def run(graph: Graph, backend, mode: str = "train", steps: int = 20, out: str | 
     summary["out"] = str(out)
     summary["plots"] = plots.write_all(ctx, summary, result, out)
     (out / "summary.json").write_text(dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if getattr(backend, "calibration", None) is not None:  # per-device measurement, beside the summary's digest
+        (out / "calibration.json").write_text(dumps(backend.calibration.to_dict()) + "\n", encoding="utf-8")
     return summary

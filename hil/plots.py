@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from . import windows  # noqa: E402
 from .context import Context  # noqa: E402
 
 FLOOR = 1e-17      # log axes: exact agreement (error 0) is drawn at this floor
@@ -33,8 +34,21 @@ def agreement(ctx: Context, out: Path) -> str:
         ax.plot(steps, [max(fn(r["vs_bounded"]["global"][metric]), FLOOR) for r in ctx.records], "k:", lw=1.5,
                 label="global vs the step clipped to the bounds")
         ax.set(yscale="log", xlabel="step", ylabel=label, title=f"{label}: measured update vs −lr·∇({ctx.records[0]['cost']})")
+    if ctx.audit is None:
+        _windowed(ctx, a)
+    a.legend(fontsize=7)
     b.legend(fontsize=7)
     return _save(fig, out, "agreement.png")
+
+
+def _windowed(ctx: Context, ax) -> None:
+    """Cumulative-update cosine over windows of K steps (hil/windows.py), at each window's last step."""
+    for K, style in ((10, "C3o-"), (50, "C4s-")):
+        rows = [(i, c) for i, c in windows.windowed_cosines(ctx.backend, ctx.measurements, ctx.backend.limits(),
+                                                            (K,))[K] if c is not None]
+        if rows:
+            ax.plot([i for i, _ in rows], [max(1.0 - c, FLOOR) for _, c in rows], style, ms=3, lw=1,
+                    label=f"Σ over {K} steps vs bounded, healthy devices")
 
 
 def scatter(ctx: Context, out: Path) -> str:

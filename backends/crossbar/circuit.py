@@ -22,9 +22,11 @@ from .link import BoardLink
 
 class CircuitOnBoard:
     def __init__(self, graph: Graph, link: BoardLink, scale: float | None = None, volts: float = 1.0,
-                 program_tol: float | None = None, state_aware: bool = True):
+                 program_tol: float | None = None, state_aware: bool = True, mixed: float | None = None):
+        """`mixed`: the mixed-precision threshold (in device steps) of LOCAL_LEARN, None for direct."""
         caps = link.caps
-        self.graph, self.link, self.state_aware = graph, link, state_aware
+        self.graph, self.link, self.state_aware, self.mixed = graph, link, state_aware, mixed
+        self.devices = None  # Calibration, once measured (the board uses its own copy)
         self.layout: CircuitLayout = layout(graph, caps.rows, caps.cols)
         k0 = np.concatenate([c.conductance for c in graph.couplings])
         self.scale = (ConductanceScale(scale, volts) if scale is not None
@@ -58,6 +60,18 @@ class CircuitOnBoard:
         res = self.link.program(target, (0, 0), tol=self.tol, max_iters=PROGRAM_ITERS)
         self.calibration = calibration_report(res, target, self.tol, caps.dw_min, self.scale.siemens_per_unit, clipped)
 
+    def device_mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """The devices that are edges of the graph, on a board of `shape`."""
+        mask = np.zeros(shape, bool)
+        for r, c in self.layout.cells.values():
+            mask[r, c] = True
+        return mask
+
+    def healthy(self, theta: dict, cal) -> dict[str, np.ndarray]:
+        """Calibration's verdict on each edge's device at the conductance θ puts it."""
+        return {name: cal.healthy(self.scale.to_device(theta[name]), index=(r, c))
+                for name, (r, c) in self.layout.cells.items()}
+
     # -- the board's physics --------------------------------------------------------------------
     def configure(self) -> None:
         """Inputs and ground driven (0 V until a sample replaces them), all other lines float."""
@@ -82,6 +96,8 @@ class CircuitOnBoard:
         r, s, v, B = self.graph.rule, self.scale.siemens_per_unit, self.scale.volts_per_unit, len(x)
         targets = y * v
         lean = {"states": False} if self.link.caps.device_reads else {}
+        if self.mixed is not None:
+            lean["mixed"] = self.mixed
         if r.family == "coupled_learning":
             self.link.local_learn("cl", self.layout.outputs, targets, alpha=s * r.lr / (v * v * B), eta=r.eta,
                                   inputs=self._drive(x), state_aware=self.state_aware, **lean)
@@ -123,7 +139,9 @@ class CircuitOnBoard:
                                     "device bound; the harness clips the twin's updates to the same range"},
                 "learning": "LOCAL_LEARN on the board (free + clamped/nudged states, Δg per device); "
                             "the host sends inputs and targets and computes nothing of the update",
-                "pulse_counts": "state-aware (each device's step at its conductance)" if self.state_aware
-                                else "nominal (dw_min per pulse)",
+                "pulse_counts": (f"mixed precision: Δg accumulated per device in the board's RAM, whole steps "
+                                 f"pulsed from {self.mixed} step" if self.mixed is not None
+                                 else "state-aware (each device's step at its conductance)" if self.state_aware
+                                 else "nominal (dw_min per pulse)"),
                 "calibration": self.calibration}
 
