@@ -88,6 +88,9 @@ def cmd_hil(args) -> int:
         options["reads"] = args.reads
     if args.update is not None:
         _takes(args.backend, "update", "--update", "has no update policies (--update is for crossbar)")
+        from neurophys.backend import get_backend
+
+        get_backend(args.backend).check_update(args.update, graph)
         options["update"] = args.update
     emulator = None
     if args.board_seed is not None:

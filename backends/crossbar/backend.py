@@ -48,11 +48,7 @@ class CrossbarBackend(Backend):
         super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads,
                          state_aware=state_aware, update=update, calibrate=calibrate, threshold=threshold,
                          **options)
-        if update not in POLICIES:
-            raise ValidationError("update", f"{update!r} is not an update policy (one of {', '.join(POLICIES)})")
-        if update not in BUILT:
-            raise ValidationError("update", f"{update!r} (Tiki-Taka v2: a second array per weight and a transfer "
-                                            f"schedule) is not built in this version; use one of {', '.join(BUILT)}")
+        self.check_update(update)
         if threshold is not None and threshold not in MIXED_THRESHOLDS:
             raise ValidationError("threshold", f"{threshold!r} is not one of {MIXED_THRESHOLDS} (device steps)")
         if board is None:
@@ -86,6 +82,19 @@ class CrossbarBackend(Backend):
         self._pulses_at_compile = None
 
     @staticmethod
+    def check_update(update: str, graph: Graph | None = None) -> None:
+        """Refuse an update policy that is unknown, not built, or (with `graph`) not one its family's
+        learning command takes — before a board is opened or a run folder written."""
+        if update not in POLICIES:
+            raise ValidationError("update", f"{update!r} is not an update policy (one of {', '.join(POLICIES)})")
+        if update not in BUILT:
+            raise ValidationError("update", f"{update!r} (Tiki-Taka v2: a second array per weight and a transfer "
+                                            f"schedule) is not built in this version; use one of {', '.join(BUILT)}")
+        if graph is not None and update == "managed" and graph.rule.family in CIRCUIT_FAMILIES:
+            raise ValidationError("update", "managed (aihwkit's update management) shapes UPDATE_OUTER's pulse trains; "
+                                            f"a {graph.rule.family} graph learns by LOCAL_LEARN: use direct or mixed")
+
+    @staticmethod
     def board_shape(graph: Graph) -> tuple[int, int]:
         """The smallest board (rows, cols) that hosts `graph` (UnsupportedGraph if none does)."""
         if graph.rule.family in CIRCUIT_FAMILIES:
@@ -98,9 +107,7 @@ class CrossbarBackend(Backend):
     def _build(self, graph: Graph) -> None:
         o = self.options
         circuit = graph.rule.family in CIRCUIT_FAMILIES
-        if circuit and o["update"] == "managed":
-            raise ValidationError("update", "managed (aihwkit's update management) shapes UPDATE_OUTER's pulse trains; "
-                                            f"a {graph.rule.family} graph learns by LOCAL_LEARN: use direct or mixed")
+        self.check_update(o["update"], graph)
         state_aware = o["state_aware"] if circuit else bool(o["state_aware"]) and self.link.caps.update_policies
         threshold = o["threshold"] or MIXED_DEFAULT_THRESHOLD["circuit" if circuit else "feedforward"]
         with self.link.account(self.timing):

@@ -26,9 +26,10 @@ def managed_trains(x: np.ndarray, d: np.ndarray, lr: float, dw_min: float, max_b
     """aihwkit's update + bit-length management for one outer product −lr·x dᵀ (lr in S per unit
     x·d): returns (x', d', lr', BL) for UPDATE_OUTER, whose trains fire with probability |x'|, |d'|
     (a = √(lr'/(dw_min·BL)) = 1). Following aihwkit: k = lr·xmax·dmax/dw_min, BL = min(⌈k⌉, max_bl),
-    A = B = √(lr/(dw_min·BL)); d_val = dmax·(max_bl/k if k > max_bl); A·√(xmax/d_val) scales x and
-    B·√(d_val/xmax) scales d, so the largest of both is fired with the same probability. Probabilities
-    above 1 are clipped (as aihwkit's trains are). None when there is nothing to update."""
+    a = √(lr/(dw_min·BL)); d_val = dmax·(max_bl/k if k > max_bl); x is fired with probability
+    a·√(d_val/xmax)·|x| and d with a·√(xmax/d_val)·|d|, so the largest of both fire equally often
+    (√(k/BL) ≤ 1 when BL = ⌈k⌉). Probabilities above 1 are clipped (as aihwkit's trains are). None
+    when there is nothing to update."""
     xmax, dmax = float(np.abs(x).max(initial=0.0)), float(np.abs(d).max(initial=0.0))
     if lr <= 0 or xmax == 0 or dmax == 0:
         return None
@@ -36,8 +37,8 @@ def managed_trains(x: np.ndarray, d: np.ndarray, lr: float, dw_min: float, max_b
     bl = int(min(max(np.ceil(k), 1), max_bl))
     a = np.sqrt(lr / (dw_min * bl))
     d_val = dmax * (max_bl / k if k > max_bl else 1.0)
-    px = np.clip(a * np.sqrt(xmax / d_val) * x, -1.0, 1.0)
-    pd = np.clip(a * np.sqrt(d_val / xmax) * d, -1.0, 1.0)
+    px = np.clip(a * np.sqrt(d_val / xmax) * x, -1.0, 1.0)
+    pd = np.clip(a * np.sqrt(xmax / d_val) * d, -1.0, 1.0)
     return px, pd, dw_min * bl, bl
 
 

@@ -458,7 +458,10 @@ class Firmware:
             if adaptive:
                 g = np.full((self.R, self.C), self.caps.g_min)
                 g[window] = seen
-                n = self._round(dg / self.steps.step(g, dg > 0))
+                q = dg / self.steps.step(g, dg > 0)
+                # nearest whole steps; a device less than half a step off gets one with probability |q|
+                n = np.where(np.abs(q) >= 0.5, np.clip(np.rint(q), -self.caps.max_pulse_count,
+                                                       self.caps.max_pulse_count), self._round(q)).astype(np.int64)
                 n[self.steps.stuck] = 0
                 self._apply_pulses(n)
             else:
