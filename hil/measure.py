@@ -51,6 +51,7 @@ def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measure
     time_s = time_split(backend, before, time.perf_counter() - t0)
 
     t0 = time.perf_counter()
+    graph = getattr(backend, "twin_graph", lambda g: g)(graph)  # the board as it is (e.g. devices on unused lines)
     twin = at(graph, theta)
     cost, g = reference(twin, x, y)
     missing = sorted(set(g) - set(returned))

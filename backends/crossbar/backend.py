@@ -202,6 +202,12 @@ class CrossbarBackend(Backend):
             out["device_calibration"] = self.calibration.summary()
         return out
 
+    def twin_graph(self, graph: Graph) -> Graph:
+        """The graph as the board hosts it (for the harness's twin): on a board larger than a resistor
+        network, plus the devices on its unused lines at their last read conductances."""
+        twin = getattr(self.engine, "twin", None)
+        return graph if twin is None else twin(graph)
+
     def healthy(self, theta: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
         """Per parameter: do its devices respond and sit more than 5 % of their own range from a
         bound, at the conductances θ stands for? From CALIBRATE's measurement; None without one."""

@@ -16,6 +16,7 @@ from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
 
 from .circuit_layout import CircuitLayout, layout
+from .circuit_twin import extra_devices, twin_graph
 from .conductance import PROGRAM_ITERS, ConductanceScale, calibration_report
 from .link import BoardLink
 
@@ -36,8 +37,21 @@ class CircuitOnBoard:
 
     # -- parameters ---------------------------------------------------------------------------
     def read(self) -> dict[str, np.ndarray]:
-        g = self.link.read_window(self.layout.window)
+        """The graph's conductances. On a board with lines the graph does not use, the whole array is
+        read (the devices beyond the graph's edges conduct too: the twin needs them)."""
+        if extra_devices(self.layout):
+            g = self.board_g = self.link.read_window((self.link.caps.rows, self.link.caps.cols))
+        else:
+            g = self.link.read_window(self.layout.window)
         return {name: self.scale.from_device(g[r, c]) for name, (r, c) in self.layout.cells.items()}
+
+    def twin(self, graph: Graph) -> Graph:
+        """The network the board relaxes and learns on: `graph` plus, on a larger board, its unused lines
+        and every other device that conducts, at the conductances of the last read."""
+        g = getattr(self, "board_g", None)
+        if not extra_devices(self.layout) or g is None:
+            return graph
+        return twin_graph(graph, self.layout, g, self.scale.siemens_per_unit)
 
     def read_params(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The parameters at the given flat positions, by one READ_DEVICES of their devices."""
