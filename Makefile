@@ -21,7 +21,7 @@ venv: $(STAMP)
 # gradient and writes plots and a report under runs/demo.
 demo: $(STAMP)
 	$(VENV)/bin/neurophys gradcheck examples/cl_iris.json
-	$(VENV)/bin/neurophys hil examples/cl_iris.json --backend crossbar --steps 300 --eval-every 25 --out runs/demo
+	$(VENV)/bin/neurophys hil examples/cl_iris.json --backend crossbar --steps 300 --eval-every 25 --out runs/demo --force
 
 test: $(STAMP)
 	$(PY) -m pytest -q

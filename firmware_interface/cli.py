@@ -8,20 +8,22 @@ import sys
 import threading
 from dataclasses import fields
 
+from neurophys.cli import add_command
+
 
 def register(subparsers) -> None:
     board = subparsers.add_parser("board", help="serve an emulated crossbar board, or query a board",
-                                  description=__doc__.splitlines()[0])
+                                  description=" ".join(__doc__.split("\n\n")[0].replace("``", "").split()))
     sub = board.add_subparsers(dest="board_command", metavar="ACTION")
     sub.required = True
 
-    serve = sub.add_parser("serve", help="serve an emulated board until Ctrl-C; prints its path/URL")
+    serve = add_command(sub, "serve", "serve an emulated board until Ctrl-C; prints its path/URL")
     where = serve.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")
     where.add_argument("--tcp", type=int, metavar="PORT", help="serve on socket://127.0.0.1:PORT (0: any free port)")
     serve.add_argument("--model", default="ideal", help="ideal, reram or a JSON device-model file")
-    serve.add_argument("--rows", type=int, default=16)
-    serve.add_argument("--cols", type=int, default=16)
+    serve.add_argument("--rows", type=int, default=16, help="crossbar rows, the lines an MVM drives; 1–1024 (default 16)")
+    serve.add_argument("--cols", type=int, default=16, help="crossbar columns, the lines an MVM reads; 1–1024 (default 16)")
     serve.add_argument("--baud", type=int, default=921600, help="emulated UART rate (with --timing)")
     serve.add_argument("--latency", type=float, default=1e-3, help="per-transfer latency in s (with --timing)")
     serve.add_argument("--timing", action="store_true", help="pace bytes and execution in real time")
@@ -31,9 +33,9 @@ def register(subparsers) -> None:
                        help="e.g. drop=1e-3,flip=1e-3,insert=1e-3,delay=0.01,duplicate=0.01,reset_at=500")
     serve.set_defaults(func=_serve)
 
-    info = sub.add_parser("info", help="print a board's HELLO capabilities and counters")
+    info = add_command(sub, "info", "print a board's HELLO capabilities and counters")
     info.add_argument("url", help="/dev/ttyACM0, a pty path, socket://HOST:PORT or emu://?...")
-    info.add_argument("--baud", type=int, default=921600)
+    info.add_argument("--baud", type=int, default=921600, help="serial rate for a tty (default 921600)")
     info.set_defaults(func=_info)
 
 

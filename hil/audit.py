@@ -27,7 +27,7 @@ from neurophys import metrics
 from neurophys.families import family
 from neurophys.gradcheck import reference
 from neurophys.ir.errors import ValidationError
-from neurophys.train import apply_update
+from neurophys.train import apply_update, clipped_update
 
 from .measure import Measurement, at, measure_step, time_split
 
@@ -67,8 +67,7 @@ def estimate(u: np.ndarray, g: np.ndarray, population: int, level: float = LEVEL
     z = NormalDist().inv_cdf(0.5 + level / 2)
     fpc = max(0.0, 1.0 - m / population)
     out = {}
-    for name, fn in metrics.METRICS.items():
-        value = fn(u, g)
+    for name, value in metrics.agreement(u, g).items():
         psi = _influence(name, u, g)
         se = float(np.std(psi, ddof=1) * np.sqrt(fpc / m)) if m > 1 else float("inf")
         lo, hi = RANGES[name]
@@ -164,7 +163,7 @@ class AuditedSteps:
         m = measure_step(self.backend, self.graph, x, y)
         t0 = time.perf_counter()
         sample = self.sampler.draw()
-        bounded = apply_update(at(self.graph, m.theta), m.g, self.backend.limits())
+        bounded = clipped_update(at(self.graph, m.theta), m.g, self.backend.limits())
         audit = self._audit(take(m.u, sample), take(m.g, sample), take(bounded, sample))
         exact = {"global": m.record["global"], "vs_bounded": m.record["vs_bounded"]["global"]}
         audit["covered"] = {part: {k: v["ci"][0] <= exact[part][k] <= v["ci"][1] for k, v in audit[part].items()}
@@ -191,12 +190,11 @@ class AuditedSteps:
         twin = at(graph, self.theta)
         cost, g = reference(twin, x, y)
         limits = backend.limits()
-        bounded = apply_update(at(graph, self.theta), g, limits)
+        bounded = clipped_update(twin, g, limits)
         g_s, b_s = take(g, sample), take(bounded, sample)
         record = {"cost": cost, **_compare(u, g_s), "vs_bounded": _compare(u, b_s)}
         rule = apply_update(twin, family(twin).local_update(twin, x, y), limits)  # the board's own update
         record["reference_rel_error"] = metrics.rel_error(metrics.flatten(u), metrics.flatten(take(rule, sample)))
-        record["returned_vs_readback"] = None
         record["invariant"] = None  # Σk²/2 needs every conductance
         record["audit"] = self._audit(u, g_s, b_s)
         self.theta = {k: v.copy() for k, v in twin.params().items()}

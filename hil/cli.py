@@ -1,11 +1,12 @@
 """`neurophys hil FILE --backend NAME [--board URL | --model NAME] [--reads N] [--hw] [--mode train|stat|sweep]
-[--steps N] [--out DIR] [--json]`"""
+[--steps N] [--out DIR [--resume | --force]] [--json]`"""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
 from neurophys.ir.errors import ValidationError
+from neurophys.plugins import listing
 
 
 def register(subparsers) -> None:
@@ -13,7 +14,8 @@ def register(subparsers) -> None:
                               description="Run learning steps on a backend, read the parameters back and compare the "
                                           "measured update with −lr·dL/dθ computed by the digital twin at the measured θ.")
     p.add_argument("file", help="graph JSON file")
-    p.add_argument("--backend", default="reference", help="registered backend name (default: reference)")
+    p.add_argument("--backend", default="reference", help=f"registered backend: {listing('neurophys.backends')} "
+                                                          "(default: reference)")
     p.add_argument("--board", metavar="URL", help="board for a board backend (/dev/ttyACM0, socket://HOST:PORT, "
                                                   "emu://...); default: the embedded emulator on a pty")
     p.add_argument("--model", metavar="NAME", help="device model of the embedded emulator (ideal, reram or a JSON "
@@ -39,7 +41,11 @@ def register(subparsers) -> None:
     p.add_argument("--full-every", type=int, default=10, metavar="N", help="with --audit: a full read every N steps "
                                                                          "and at the end (default 10)")
     p.add_argument("--seed", type=int, default=None, help="batch order seed (default: the file's training.seed)")
-    p.add_argument("--out", metavar="DIR", help="output folder (default runs/hil-<graph>-<backend>-<time>/)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default runs/hil-<graph>-<backend>-<time>/); an "
+                                                "existing run there is refused unless --resume or --force")
+    p.add_argument("--resume", action="store_true", help="continue the train run in --out from its last checkpoint "
+                                                         "(same options; --steps may grow), appending to its log")
+    p.add_argument("--force", action="store_true", help="replace the run in --out")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout instead of the table")
     p.add_argument("--check-chip", action="store_true", help="Lava backends: print what each process of the compiled "
                                                              "network needs on Loihi 2; exit 2 naming what would not map")
@@ -70,13 +76,18 @@ def _takes(backend: str, option: str, flag: str, otherwise: str) -> None:
 
 def cmd_hil(args) -> int:
     from neurophys import ir
+    from neurophys.backend import UnsupportedGraph, get_backend
+    from neurophys.standard_json import dumps
 
     from .backends import open_backend
-    from .harness import default_out, run
-    from .jsonlog import dumps
+    from .run_folder import default_out, refuse_existing
     from .table import render
 
     graph = ir.load(args.file)
+    families = get_backend(args.backend).families  # refused before a board or emulator is started
+    if graph.rule.family not in families:
+        raise UnsupportedGraph("rule.family", f"backend {args.backend!r} runs {', '.join(families)}; "
+                                              f"not {graph.rule.family!r}")
     values = parse_values(args.values)
     options = {}
     if args.hw:
@@ -117,16 +128,27 @@ def cmd_hil(args) -> int:
     from neurophys.firmware_interface.errors import BoardException
 
     out = args.out or default_out(graph, args.backend)
+    refuse_existing(out, args.resume, args.force)
+    command = {"board": args.board, "model": args.model, **options}  # the graph itself is in run.json by digest
+    from .harness import run  # matplotlib: only once the checks above passed
     try:
         with open_backend(args.backend, board=args.board, graph=graph, emulator=emulator, **options) as backend:
             summary = run(graph, backend, args.mode, args.steps, out, values=values, k=args.k,
-                          eval_every=args.eval_every, seed=args.seed, audit=args.audit, full_every=args.full_every)
+                          eval_every=args.eval_every, seed=args.seed, audit=args.audit, full_every=args.full_every,
+                          resume=args.resume, force=args.force, command=command)
     except BoardException as exc:  # a port that is not there, a link that failed: say which, no traceback
         print(f"error: board {args.board or '(embedded emulator)'}: {exc}", file=sys.stderr)
-        log = Path(out) / "log.jsonl"
-        if log.exists():
-            print(f"the steps measured before the failure are in {log}", file=sys.stderr)
+        if (Path(out) / "summary.json").exists():
+            print(f"run failed; what was measured before the failure (summary.json, status \"failed\", log and "
+                  f"plots) is in {out}/", file=sys.stderr)
         return 2
-    print(dumps(summary, indent=2) if args.json else render(summary))
+    if args.json:
+        print(dumps(summary, indent=2))
+    if summary["status"] == "interrupted":
+        print(f"interrupted after {summary['steps']} steps; summary.json (status \"interrupted\"), log and plots "
+              f"in {summary['out']}/ (continue with --resume)", file=sys.stderr)
+        return 130
+    if not args.json:
+        print(render(summary))
     print(f"log, summary and plots ({', '.join(summary['plots'])}) in {summary['out']}/", file=sys.stderr)
     return 0

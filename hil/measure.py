@@ -11,7 +11,7 @@ import numpy as np
 
 from neurophys import invariants, metrics
 from neurophys.families import family
-from neurophys.train import apply_update
+from neurophys.train import clipped_update
 from neurophys.gradcheck import reference
 from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
@@ -43,13 +43,26 @@ def time_split(backend, before: dict, wall: float) -> dict:
             "modelled": {"link": now["link"] - before["link"], "device": now["device"] - before["device"]}}
 
 
-def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measurement:
+@dataclass
+class BoardStep:
+    """What the backend did in one step: θ before and after (as read back), the update it returned."""
+    theta: dict[str, np.ndarray]
+    returned: dict[str, np.ndarray]
+    theta_after: dict[str, np.ndarray]
+    time_s: dict
+
+
+def step_on_board(backend, x: np.ndarray, y: np.ndarray) -> BoardStep:
     before, t0 = dict(backend.timing), time.perf_counter()
     theta = backend.get_params()
     returned = backend.step(x, y)
     theta_after = backend.get_params()
-    time_s = time_split(backend, before, time.perf_counter() - t0)
+    return BoardStep(theta, returned, theta_after, time_split(backend, before, time.perf_counter() - t0))
 
+
+def against_twin(backend, graph: Graph, x: np.ndarray, y: np.ndarray, s: BoardStep) -> Measurement:
+    """The twin's side of a step: its exact gradient and rule at the measured θ, and the metrics."""
+    theta, returned, theta_after, time_s = s.theta, s.returned, s.theta_after, s.time_s
     t0 = time.perf_counter()
     graph = getattr(backend, "twin_graph", lambda g: g)(graph)  # the board as it is (e.g. devices on unused lines)
     twin = at(graph, theta)
@@ -64,13 +77,16 @@ def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measure
     # the gradient step and what the reference engine would apply at the same θ, both clipped to the
     # bounds and to the range the target can hold: a device at its floor cannot follow the gradient
     limits = backend.limits()
-    record["vs_bounded"] = metrics.compare(u, apply_update(at(graph, theta), g, limits))
-    ref = apply_update(at(graph, theta), family(twin).local_update(twin, x, y), limits)
-    record["reference_rel_error"] = metrics.rel_error(metrics.flatten(u, list(ref)), metrics.flatten(ref))
-    record["returned_vs_readback"] = metrics.rel_error(metrics.flatten(returned, list(g)), metrics.flatten(u, list(g)))
-    inv_before, inv_after = invariants.invariant(twin), invariants.invariant(at(graph, theta_after))
+    record["vs_bounded"] = metrics.compare(u, clipped_update(twin, g, limits))
+    ref = clipped_update(twin, family(twin).local_update(twin, x, y), limits)
+    record["reference_rel_error"] = metrics.rel_error_of(u, ref)
+    inv_before, inv_after = invariants.invariant(twin), invariants.invariant(twin, theta_after)
     record["invariant"] = None if inv_before is None else {
         "before": inv_before, "after": inv_after, "drift": invariants.relative_drift(inv_before, inv_after)}
     time_s["wall"]["twin"] = time.perf_counter() - t0
     record["time_s"] = time_s
     return Measurement(record, u, g, theta)
+
+
+def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measurement:
+    return against_twin(backend, graph, x, y, step_on_board(backend, x, y))

@@ -10,6 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from neurophys import invariants  # noqa: E402
+from neurophys.atomic import replacing  # noqa: E402
+
 from . import windows  # noqa: E402
 from .context import Context  # noqa: E402
 
@@ -19,26 +22,34 @@ MAX_POINTS = 20000  # scatter: subsample beyond this many elements
 
 def _save(fig, out: Path, name: str) -> str:
     fig.tight_layout()
-    fig.savefig(out / name, dpi=110)
+    with replacing(out / name, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110)
     plt.close(fig)
     return name
 
 
 def agreement(ctx: Context, out: Path) -> str:
-    steps = np.arange(len(ctx.records))
+    return _save(agreement_figure(ctx), out, "agreement.png")
+
+
+def agreement_figure(ctx: Context):
+    """Per parameter in its own colour over a wide grey band for the global value: where one
+    parameter dominates the global one (k_in_out in the demo) both stay visible."""
+    steps = np.arange(1, len(ctx.records) + 1)
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric, fn, label in ((a, "cosine", lambda v: 1.0 - v, "1 − cosine"), (b, "rel_error", lambda v: v, "relative error")):
-        for name in ctx.records[0]["params"]:
-            ax.plot(steps, [max(fn(r["params"][name][metric]), FLOOR) for r in ctx.records], lw=0.8, alpha=0.7, label=name)
-        ax.plot(steps, [max(fn(r["global"][metric]), FLOOR) for r in ctx.records], "k", lw=2, label="global")
+        ax.plot(steps, [max(fn(r["global"][metric]), FLOOR) for r in ctx.records], color="0.75", lw=5,
+                solid_capstyle="butt", zorder=1, label="global (all parameters)")
+        for n, name in enumerate(ctx.records[0]["params"]):
+            ax.plot(steps, [max(fn(r["params"][name][metric]), FLOOR) for r in ctx.records], color=f"C{n % 10}",
+                    lw=1, zorder=2, label=name)
         ax.plot(steps, [max(fn(r["vs_bounded"]["global"][metric]), FLOOR) for r in ctx.records], "k:", lw=1.5,
-                label="global vs the step clipped to the bounds")
+                zorder=3, label="global vs the step clipped to the bounds")
         ax.set(yscale="log", xlabel="step", ylabel=label, title=f"{label}: measured update vs −lr·∇({ctx.records[0]['cost']})")
-    if ctx.audit is None:
-        _windowed(ctx, a)
-    a.legend(fontsize=7)
-    b.legend(fontsize=7)
-    return _save(fig, out, "agreement.png")
+        if ax is a and ctx.audit is None:
+            _windowed(ctx, a)
+        ax.legend(fontsize=7)
+    return fig
 
 
 def _windowed(ctx: Context, ax) -> None:
@@ -47,7 +58,7 @@ def _windowed(ctx: Context, ax) -> None:
         rows = [(i, c) for i, c in windows.windowed_cosines(ctx.backend, ctx.measurements, ctx.backend.limits(),
                                                             (K,))[K] if c is not None]
         if rows:
-            ax.plot([i for i, _ in rows], [max(1.0 - c, FLOOR) for _, c in rows], style, ms=3, lw=1,
+            ax.plot([i + 1 for i, _ in rows], [max(1.0 - c, FLOOR) for _, c in rows], style, ms=3, lw=1,
                     label=f"Σ over {K} steps vs bounded, healthy devices")
 
 
@@ -71,33 +82,50 @@ def scatter(ctx: Context, out: Path) -> str:
 
 
 def curves(ctx: Context, out: Path) -> str | None:
+    fig = curves_figure(ctx)
+    return _save(fig, out, "curves.png") if fig else None
+
+
+def curves_figure(ctx: Context):
     evals = [(i, r) for i, r in enumerate(ctx.records) if "backend" in r]
     if not evals:
         return None
-    steps = [i for i, _ in evals]
+    steps = [i + 1 for i, _ in evals]  # after that step, as in agreement.png
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key in ((a, "loss"), (b, "accuracy")):
         for who, style in (("backend", "-"), ("twin", "--")):
             for part in ("train", "test"):
                 ys = [r[who][key][part] for _, r in evals]
                 ax.plot(steps, [np.nan if v is None else v for v in ys], style, label=f"{who} {part}")
-        ax.set(xlabel="step", ylabel=key, title=f"{key}: {ctx.backend.name} vs twin")
+        ax.set(xlabel="step", ylabel=key, title=f"{key}: {ctx.backend.name} vs twin, evaluated every {ctx.eval_every} steps")
         ax.legend(fontsize=7)
-    return _save(fig, out, "curves.png")
+    return fig
 
 
 def invariant(ctx: Context, out: Path) -> str | None:
-    inv = [(i, r["invariant"]["after"]) for i, r in enumerate(ctx.records) if r["invariant"] is not None]
+    fig = invariant_figure(ctx)
+    return _save(fig, out, "invariant.png") if fig else None
+
+
+def invariant_figure(ctx: Context):
+    """The quantity exact gradient flow keeps constant, after each step (step 0: the start both
+    curves share); the twin is only evaluated every `eval_every` steps, so it is drawn as points."""
+    inv = [(i + 1, r["invariant"]["after"]) for i, r in enumerate(ctx.records) if r["invariant"] is not None]
     if not inv:
         return None
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([i for i, _ in inv], [v for _, v in inv], label=ctx.backend.name)
-    twin = [(i, r["twin"]["invariant"]) for i, r in enumerate(ctx.records) if "twin" in r]
+    start = next(r["invariant"]["before"] for r in ctx.records if r["invariant"] is not None)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot([0] + [i for i, _ in inv], [start] + [v for _, v in inv], label=f"{ctx.backend.name} (after every step)")
+    twin = [(i + 1, r["twin"]["invariant"]) for i, r in enumerate(ctx.records) if "twin" in r]
     if twin:
-        ax.plot([i for i, _ in twin], [v for _, v in twin], "--", label="twin")
-    ax.set(xlabel="step", ylabel="Σ∫f/f′ (Σk²/2 for linear)", title="circuit invariant")
+        ax.plot([0] + [i for i, _ in twin], [start] + [v for _, v in twin], "o--", ms=4,
+                label=f"twin (reference engine, same start): evaluated every {ctx.eval_every} steps")
+    ax.set(xlabel="step", ylabel="conserved quantity of the conductances",
+           title=f"conserved quantity = {invariants.formula(ctx.graph)}\nconstant under exact gradient flow; finite "
+                 "steps, clipping to a device's range and noise make it drift")
+    ax.title.set_fontsize(8)
     ax.legend(fontsize=7)
-    return _save(fig, out, "invariant.png")
+    return fig
 
 
 def sweep(summary: dict, out: Path) -> str | None:

@@ -12,10 +12,18 @@ from .context import Context
 
 
 def spread(values) -> dict | None:
-    """{min, median, max} over the finite values, or None when there are none."""
+    """{min, median, max} over the steps where the metric has a finite value, and how many steps
+    it has none (`undefined`: NaN/null, e.g. against a zero exact gradient, or ±inf) — counted,
+    never folded in silently. None when there are no steps at all."""
     v = np.array([np.nan if x is None else x for x in values], dtype=float)
-    v = v[np.isfinite(v)]
-    return {"min": float(v.min()), "median": float(np.median(v)), "max": float(v.max())} if v.size else None
+    if not v.size:
+        return None
+    defined = v[np.isfinite(v)]
+    undefined = int(v.size - defined.size)
+    if not defined.size:
+        return {"min": None, "median": None, "max": None, "undefined": undefined}
+    return {"min": float(defined.min()), "median": float(np.median(defined)), "max": float(defined.max()),
+            "undefined": undefined}
 
 
 def _invariant_drift(ctx: Context, mode: str, mode_result: dict) -> dict | None:
@@ -25,7 +33,7 @@ def _invariant_drift(ctx: Context, mode: str, mode_result: dict) -> dict | None:
     out = {"per_step": spread([i["drift"] for i in inv]), "total": None, "twin_total": None}
     if mode == "train":  # only an uninterrupted run has a meaningful start-to-end drift
         out["total"] = invariants.relative_drift(inv[0]["before"], inv[-1]["after"])
-        out["twin_total"] = mode_result["twin"]["invariant_drift"]
+        out["twin_total"] = (mode_result.get("twin") or {}).get("invariant_drift")
     return out
 
 
@@ -63,25 +71,38 @@ def audit_summary(ctx: Context) -> dict | None:
                     "intervals in each record's audit); full steps: exact, with the sample's interval checked"}
 
 
+def undefined_per_parameter(recs: list[dict]) -> dict | None:
+    """{parameter: {metric: steps where it had no value}} for the parameters that had such steps
+    (a zero exact gradient for one coupling leaves the global metric defined)."""
+    out = {}
+    for name in recs[0]["params"]:
+        counts = {m: sum(1 for r in recs if r["params"][name][m] is None or not np.isfinite(r["params"][name][m]))
+                  for m in METRICS}
+        if any(counts.values()):
+            out[name] = {m: k for m, k in counts.items() if k}
+    return out or None
+
+
 def summarize(ctx: Context, mode: str, mode_result: dict, final: dict) -> dict:
     recs = ctx.records
+    about = {"backend": ctx.backend.name, "board": ctx.backend.info(), "graph": ctx.graph.name,
+             "family": ctx.graph.rule.family, "mode": mode, "steps": len(recs)}
+    if not recs:  # stopped before its first step
+        return {**about, "loss": final["loss"], "train_accuracy": final["accuracy"]["train"],
+                "test_accuracy": final["accuracy"]["test"]}
     vs_task = [r["vs_task"]["global"] for r in recs if "vs_task" in r]
     vs_bounded = [r["vs_bounded"]["global"] for r in recs]
     ref = spread([r["reference_rel_error"] for r in recs])
     return {
-        "backend": ctx.backend.name,
-        "board": ctx.backend.info(),
-        "graph": ctx.graph.name,
-        "family": ctx.graph.rule.family,
-        "mode": mode,
-        "steps": len(recs),
+        **about,
         "cost": recs[0]["cost"],
         **{m: spread([r["global"][m] for r in recs]) for m in METRICS},
         "vs_task": {m: spread([v[m] for v in vs_task]) for m in METRICS} if vs_task else None,
         "vs_bounded": {m: spread([v[m] for v in vs_bounded]) for m in METRICS},
+        "undefined_per_parameter": undefined_per_parameter(recs),
         "limits": {k: list(v) for k, v in ctx.backend.limits().items()} or None,
         "last_step": {"params": recs[-1]["params"], "global": recs[-1]["global"]},
-        "reference_rel_error": None if ref is None else {"median": ref["median"], "max": ref["max"]},
+        "reference_rel_error": None if ref is None else {k: ref[k] for k in ("median", "max", "undefined")},
         "invariant_drift": _invariant_drift(ctx, mode, mode_result),
         "loss": final["loss"],
         "train_accuracy": final["accuracy"]["train"],

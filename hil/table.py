@@ -9,7 +9,10 @@ def _num(v, fmt=".3g") -> str:
 
 
 def _spread(s: dict | None, fmt=".9g") -> str:
-    return "n/a" if s is None else " / ".join(_num(s[k], fmt) for k in ("min", "median", "max") if k in s)
+    if s is None:
+        return "n/a"
+    text = " / ".join(_num(s[k], fmt) for k in ("min", "median", "max") if k in s)
+    return text + (f"  ({s['undefined']} steps undefined)" if s.get("undefined") else "")
 
 
 def _pct(v) -> str:

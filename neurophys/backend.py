@@ -104,4 +104,7 @@ def get_backend(name: str) -> type[Backend]:
     try:
         return eps[name].load()
     except ImportError as exc:
-        raise ValidationError("backend", f"{name!r} cannot be loaded: {exc} (is its extra installed?)") from None
+        from .plugins import install_hint
+
+        hint = install_hint(eps[name]) or "is everything it imports installed?"
+        raise ValidationError("backend", f"{name!r} cannot be loaded: {exc} ({hint})") from None

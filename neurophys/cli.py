@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, metadata, version
 
 from .ir.errors import ValidationError
 
@@ -18,8 +18,17 @@ def _plugin_commands():
     return sorted(entry_points(group="neurophys.commands"), key=lambda ep: ep.name)
 
 
+def add_command(sub, name: str, summary: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand whose --help opens with the summary `neurophys --help` lists beside its name."""
+    kwargs.setdefault("description", summary[0].upper() + summary[1:] + ".")
+    return sub.add_parser(name, help=summary, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurophys", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="neurophys", description=metadata("neurophys")["Summary"],
+                                     epilog="`neurophys COMMAND --help` lists a command's options.")
+    parser.add_argument("--version", action="version", version=f"neurophys {version('neurophys')}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     from . import commands

@@ -12,18 +12,28 @@ import numpy as np
 from .ir.graph import Graph
 
 
-def invariant(graph: Graph) -> float | None:
-    """Σ∫f/f′ over the trainable conductances, or None for graphs without conductances."""
+def invariant(graph: Graph, params: dict[str, np.ndarray] | None = None) -> float | None:
+    """Σ∫f/f′ over the trainable conductances (the graph's own, or `params` by name where given:
+    no copy of the graph for another θ), or None for graphs without conductances."""
     total, found = 0.0, False
     for c in graph.couplings:
         if c.kind != "conductance" or not c.trainable:
             continue
         found = True
+        k = c.conductance if params is None else np.asarray(params[c.name], float)
         if c.parametrisation == "log":
-            total += float(np.sum(np.log(c.conductance)))
+            total += float(np.sum(np.log(k)))
         else:
-            total += 0.5 * float(np.sum(c.conductance ** 2))
+            total += 0.5 * float(k @ k)
     return total if found else None
+
+
+def formula(graph: Graph) -> str:
+    """What `invariant` sums, in symbols, for a caption."""
+    kinds = {c.parametrisation for c in graph.couplings if c.kind == "conductance" and c.trainable}
+    terms = {"linear": "Σ k²/2", "log": "Σ log k"}
+    body = " + ".join(terms.get(p, "Σ ∫ f/f′ dθ") for p in sorted(kinds))
+    return f"{body} over the trainable conductances k"
 
 
 def relative_drift(before: float | None, after: float | None) -> float | None:

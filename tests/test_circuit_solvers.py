@@ -65,11 +65,34 @@ def test_sparse_path_for_a_large_sparse_net_and_parameter_updates_are_seen():
     assert not np.allclose(c.solve(x), V)
 
 
+@pytest.mark.parametrize("held_zero", [False, True])
 @pytest.mark.parametrize("density", [1.0, 0.1])
-def test_mean_drop_product_is_the_per_edge_mean(density):
+def test_mean_drop_product_is_the_per_edge_mean(density, held_zero):
+    """Also with A = 0 on the held nodes (an adjoint, a difference of two phases), where the
+    products of a block leave that term out."""
     g = resistor_network(30, 4, 20, density=density, seed=3)
     c = Circuit(g)
     rng = np.random.default_rng(4)
     A, B = rng.normal(size=(6, c.n)), rng.normal(size=(6, c.n))
+    if held_zero:
+        A[:, c.src] = 0.0
     want = np.array([np.mean((A[:, u] - A[:, v]) * (B[:, u] - B[:, v])) for u, v in zip(c.u, c.v)])
     np.testing.assert_allclose(c.mean_drop_product(A, B), want, atol=1e-12)
+
+
+@pytest.mark.parametrize("hidden", [0, 6])
+def test_output_conductance_is_the_kron_reduction_of_the_dense_laplacian(hidden):
+    """With no hidden nodes no edge joins two free nodes and S is taken from the degrees alone."""
+    g = resistor_network(5, 3, hidden, seed=4)
+    c = Circuit(g)
+    L = np.zeros((c.n, c.n))
+    for u, v, k in zip(c.u, c.v, c.k):
+        L[u, u] += k; L[v, v] += k; L[u, v] -= k; L[v, u] -= k
+    hid = [i for i in c.free if i not in c.out]
+    S = L[np.ix_(c.out, c.out)]
+    if hid:
+        S = S - L[np.ix_(c.out, hid)] @ np.linalg.solve(L[np.ix_(hid, hid)], L[np.ix_(hid, c.out)])
+    np.testing.assert_allclose(c.output_conductance(), S, atol=1e-12)
+    D = np.random.default_rng(1).normal(size=(4, 3))
+    np.testing.assert_allclose(c.output_currents(D), D @ S, atol=1e-12)
+    assert (c._system(c.src).kind == "diag") == (hidden == 0)

@@ -23,7 +23,10 @@ def test_laborieux_nrmse_landmarks():
 def test_zero_updates():
     z = np.zeros(4)
     assert metrics.rel_error(z, z) == 0.0 and metrics.cosine(z, z) == 1.0
-    assert metrics.rel_error(np.ones(4), z) == np.inf
+    # a zero exact gradient against a non-zero update: no angle, no ratio — undefined, not 0 or inf
+    for metric in (metrics.rel_error, metrics.cosine, metrics.sign_error):
+        assert np.isnan(metric(np.ones(4), z))
+    assert metrics.nrmse(np.ones(4), z) == 1.0  # its scale is max(|u|, |g|): still defined
 
 
 def test_compare_is_per_parameter_and_global():
@@ -52,3 +55,23 @@ def test_repeat_stats_deterministic_samples_must_match_exactly():
     e = np.array([1.0, 2.0])
     assert metrics.repeat_stats(np.tile(e, (5, 1)), e)["passed"]
     assert not metrics.repeat_stats(np.tile(e + 1e-3, (5, 1)), e)["passed"]
+
+
+def test_metrics_of_a_large_update_agree_with_the_elementwise_formulas_also_when_u_is_almost_g():
+    """The fused sums (one pass, Σ(u − g)² from Σu², Σug, Σg² unless that cancels) against the
+    textbook formulas, for a rough match and for u = g(1 + 1e-9), where the expansion would cancel."""
+    rng = np.random.default_rng(5)
+    g = rng.normal(size=(300, 200))
+    rough = g + 0.5 * rng.normal(size=g.shape)
+    for u in (rough, g * (1 + 1e-9 * rng.normal(size=g.shape)), -g, 0 * g):
+        d = u - g
+        want = {"cosine": (u * g).sum() / np.sqrt((u * u).sum() * (g * g).sum()) if u.any() else 0.0,
+                "nrmse": np.sqrt(np.mean(d * d)) / max(np.sqrt(np.mean(u * u)), np.sqrt(np.mean(g * g))),
+                "sign_error": np.mean(np.sign(u) != np.sign(g)),
+                "rel_error": np.sqrt((d * d).sum() / (g * g).sum())}
+        got = metrics.agreement(u, g)
+        for name, value in want.items():
+            assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-15), name
+        assert metrics.rel_error_of({"w": u}, {"w": g}) == got["rel_error"]
+    split = metrics.compare({"a": rough[:100], "b": rough[100:]}, {"a": g[:100], "b": g[100:]})["global"]
+    assert split == pytest.approx(metrics.agreement(rough, g), rel=1e-12)

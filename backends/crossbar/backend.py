@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurophys.backend import Backend, UnsupportedGraph
+from neurophys.firmware_interface.emulator.board_config import MAX_SIDE
 from neurophys.ir.errors import ValidationError
 from neurophys.firmware_interface.capabilities import UPDATE_POLICIES_SINCE
 from neurophys.firmware_interface.protocol import MIXED_THRESHOLDS
@@ -98,11 +99,16 @@ class CrossbarBackend(Backend):
     def board_shape(graph: Graph) -> tuple[int, int]:
         """The smallest board (rows, cols) that hosts `graph` (UnsupportedGraph if none does)."""
         if graph.rule.family in CIRCUIT_FAMILIES:
-            return circuit_layout.shape(graph)
-        if graph.rule.family == "least_action":
-            return feedforward_layout.shape(graph)
-        raise UnsupportedGraph("rule.family", f"the crossbar runs {', '.join(CrossbarBackend.families)}; "
-                                              f"not {graph.rule.family!r}")
+            rows, cols = circuit_layout.shape(graph)
+        elif graph.rule.family == "least_action":
+            rows, cols = feedforward_layout.shape(graph)
+        else:
+            raise UnsupportedGraph("rule.family", f"the crossbar runs {', '.join(CrossbarBackend.families)}; "
+                                                  f"not {graph.rule.family!r}")
+        if max(rows, cols) > MAX_SIDE:
+            raise UnsupportedGraph("graph", f"{graph.name!r} needs a {rows}x{cols} crossbar; the largest board has "
+                                            f"{MAX_SIDE} lines a side (split the graph or use another backend)")
+        return rows, cols
 
     def _build(self, graph: Graph) -> None:
         o = self.options

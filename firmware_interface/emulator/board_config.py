@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from ..protocol import MAX_FRAGMENTS, PROTOCOL_VERSION, largest_reply
 from .devices import DeviceConfig, ideal
 
+MAX_SIDE = 1024  # rows and cols of the largest board made (row/column lines of one crossbar)
+
 
 @dataclass(frozen=True)
 class EnvelopeConfig:
@@ -47,8 +49,8 @@ class BoardConfig:
     max_payload: int = 8192
 
     def __post_init__(self) -> None:
-        if not (1 <= self.rows <= 1024 and 1 <= self.cols <= 1024):
-            raise ValueError(f"board size {self.rows}x{self.cols}: rows and cols must be in [1, 1024]")
+        if not (1 <= self.rows <= MAX_SIDE and 1 <= self.cols <= MAX_SIDE):
+            raise ValueError(f"board size {self.rows}x{self.cols}: rows and cols must be in [1, {MAX_SIDE}]")
         if not 64 <= self.max_payload <= 65535:
             raise ValueError(f"max_payload {self.max_payload} must be in [64, 65535]")
         if not 1 <= self.envelope.max_pulse_count <= 127:

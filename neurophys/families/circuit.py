@@ -50,13 +50,13 @@ def phases(graph: Graph, x, y, circuit: Circuit | None = None) -> dict[str, np.n
 def update_from_phases(graph: Graph, c: Circuit, states) -> dict[str, np.ndarray]:
     r = graph.rule
     # mean (ΔV_a)² − (ΔV_b)² per edge, as mean (ΔV_a − ΔV_b)(ΔV_a + ΔV_b): no cancellation of two squares
-    diff = lambda a, b: c.mean_drop_product(states[a] - states[b], states[a] + states[b])
+    diff = lambda a, b, scale: c.mean_drop_product(states[a] - states[b], states[a] + states[b], scale)
     if r.family == "coupled_learning":
-        dk = (r.lr / r.eta) * diff("free", "clamped")
+        dk = diff("free", "clamped", r.lr / r.eta)
     elif "minus" in states:
-        dk = -(r.lr / (4 * r.beta)) * diff("plus", "minus")
+        dk = diff("plus", "minus", -r.lr / (4 * r.beta))
     else:
-        dk = -(r.lr / (2 * r.beta)) * diff("plus", "free")
+        dk = diff("plus", "free", -r.lr / (2 * r.beta))
     return c.split(dk)
 
 
@@ -83,7 +83,7 @@ def exact_gradient(graph: Graph, x, y, cost: str = "task", input_mode: str = "vo
     c = circuit_of(graph, input_mode)
     V = c.solve(x)
     D = V[:, c.out] - y
-    g_out = D @ c.output_conductance() if cost == "kron" else D
+    g_out = c.output_currents(D) if cost == "kron" else D
     return c.split(c.adjoint(V, g_out))
 
 

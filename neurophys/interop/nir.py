@@ -24,6 +24,7 @@ import os
 
 import numpy as np
 
+from ..atomic import replacing
 from ..ir import Cost, Coupling, Graph, Population, Relaxation, Rule, ValidationError, graph_from_dict, graph_to_dict
 
 KEY = "neurophys"  # NIR graph metadata entry holding the learning information
@@ -86,7 +87,8 @@ def _free_name(base: str, taken) -> str:
 
 
 def export(graph: Graph, path: str | os.PathLike) -> None:
-    _nir().write(str(path), to_nir(graph))
+    with replacing(path, "w+b") as fh:  # HDF5 seeks and reads back
+        _nir().write(fh, to_nir(graph))
 
 
 # ------------------------------------------------------------------------------------------ import

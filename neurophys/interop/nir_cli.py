@@ -14,38 +14,41 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import warnings
 from importlib.metadata import entry_points
+
+from ..cli import add_command
+from ..plugins import install_hint, listing
+from ..atomic import replacing
 
 SIMULATORS = "neurophys.nir_simulators"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("nir", help="NIR files: convert learning graphs, import what peers write, run spiking networks")
+    p = add_command(sub, "nir", "NIR files: convert learning graphs, import what peers write, run spiking networks")
     nsub = p.add_subparsers(dest="nir_command", metavar="ACTION")
     nsub.required = True
-    e = nsub.add_parser("export", help="write a neurophys graph file as a NIR (HDF5) file")
-    e.add_argument("file")
-    e.add_argument("out", metavar="OUT.nir")
+    e = add_command(nsub, "export", "write a neurophys graph file as a NIR (HDF5) file")
+    e.add_argument("file", help="neurophys graph JSON file")
+    e.add_argument("out", metavar="OUT.nir", help="NIR file to write (e.g. runs/mlp.nir)")
     e.add_argument("--twin", choices=["cubalif"], help="write a rate-coded spiking twin instead of LI rate nodes")
     e.add_argument("--steps-per-spike", type=float, default=None, metavar="K",
                    help="twin only: ρ = K × spikes per step (default 100)")
     e.add_argument("--tau-syn-steps", type=float, default=None, metavar="N",
                    help="twin only: synaptic time constant in steps (default 20; 1.4427 = 1/ln 2 for Rockpool)")
     e.set_defaults(func=_export)
-    i = nsub.add_parser("import", help="read a NIR file and write a neurophys graph (or spiking network) file")
-    i.add_argument("file", metavar="IN.nir")
-    i.add_argument("out", metavar="OUT.json")
+    i = add_command(nsub, "import", "read a NIR file and write a neurophys graph (or spiking network) file")
+    i.add_argument("file", metavar="IN.nir", help="NIR file written by neurophys or a peer library")
+    i.add_argument("out", metavar="OUT.json", help="graph or spiking-network JSON file to write")
     i.set_defaults(func=_import)
-    r = nsub.add_parser("run", help="simulate a NIR file on an input array")
-    r.add_argument("file", metavar="FILE")
+    r = add_command(nsub, "run", "simulate a NIR file on an input array")
+    r.add_argument("file", metavar="FILE", help="NIR file holding a spiking network")
     r.add_argument("--input", required=True, metavar="IN.npy", help="T × n_in input values, one row per time step")
     r.add_argument("--dt", required=True, type=float, metavar="S", help="time step in seconds")
-    r.add_argument("--out", required=True, metavar="OUT.npy")
+    r.add_argument("--out", required=True, metavar="OUT.npy", help="T × n_out output values to write")
     r.add_argument("--convention", default=None, help="nir, snntorch, norse, sinabs or rockpool "
                    "(default: the producer the file shows, else nir)")
-    r.add_argument("--backend", default="reference", help="simulator: reference, brian-spiking, loihi-lif, loihi-lif-float")
+    r.add_argument("--backend", default="reference", help=f"simulator: {listing(SIMULATORS)} (default: reference)")
     r.set_defaults(func=_run)
 
 
@@ -60,7 +63,8 @@ def _export(args) -> int:
         kw = {k: v for k, v in (("steps_per_spike", args.steps_per_spike), ("tau_syn_steps", args.tau_syn_steps))
               if v is not None}
         twin = nir_twin.twin(graph, **kw)
-        nir._nir().write(args.out, twin.graph)
+        with replacing(_in_its_folder(args.out), "w+b") as fh:  # HDF5 seeks and reads back
+            nir._nir().write(fh, twin.graph)
         print(f"wrote {args.out}: {args.twin} twin; {twin.approximation}")
         return 0
     if args.steps_per_spike is not None or args.tau_syn_steps is not None:
@@ -68,7 +72,7 @@ def _export(args) -> int:
 
         raise ValidationError("--steps-per-spike" if args.steps_per_spike is not None else "--tau-syn-steps",
                               "applies to --twin only")
-    nir.export(graph, args.out)
+    nir.export(graph, _in_its_folder(args.out))
     print(f"wrote {args.out}")
     return 0
 
@@ -84,12 +88,12 @@ def _import(args) -> int:
     _show(caught)
     if nir.is_rate_graph(raw):
         g = nir.load(args.file)
-        ir.save(g, args.out)
+        ir.save(g, _in_its_folder(args.out))
         print(f"wrote {args.out}: graph {g.name!r}, family {g.rule.family}, {len(g.populations)} populations, "
               f"{len(g.couplings)} couplings")
         return 0
     net = nir_spiking.from_dict(raw, name=os.path.splitext(os.path.basename(args.file))[0])
-    spiking_io.save(net, args.out)
+    spiking_io.save(net, _in_its_folder(args.out))
     kinds = sorted({getattr(n, "model", type(n).__name__) for n in net.nodes})
     print(f"wrote {args.out}: spiking network {net.name!r}, {len(net.nodes)} nodes ({', '.join(kinds)}), "
           f"{len(net.delayed)} recurrent edges, {net.n_in} inputs → {net.n_out} outputs of {net.output!r}")
@@ -105,6 +109,8 @@ def _run(args) -> int:
     sims = {ep.name: ep for ep in entry_points(group=SIMULATORS)}
     if args.backend not in sims:
         raise ValidationError("--backend", f"{args.backend!r} is not one of {', '.join(sorted(sims))}")
+    if install_hint(sims[args.backend]):
+        raise ValidationError("--backend", f"{args.backend!r} is not installed: {install_hint(sims[args.backend])}")
     if not (np.isfinite(args.dt) and args.dt > 0):
         raise ValidationError("--dt", f"{args.dt!r} must be a positive number of seconds")
     with warnings.catch_warnings(record=True) as caught:
@@ -136,24 +142,24 @@ def _run(args) -> int:
               f"--dt {args.dt:g}", file=sys.stderr)
     simulate = sims[args.backend].load()
     run = simulate(net, x, args.dt, dynamics=dyn) if args.backend == "reference" else simulate(net, x, args.dt)
-    _save_npy(args.out, run.output)
+    _save_npy(_in_its_folder(args.out), run.output)
     spikes = ", ".join(f"{k} {v:g}" for k, v in run.counts.items())
     print(f"wrote {args.out}: {run.output.shape[0]} steps × {run.output.shape[1]} outputs of {net.output!r} "
           f"({args.backend}, {dyn.name}); spikes: {spikes or 'none'}")
     return 0
 
 
+def _in_its_folder(path: str) -> str:
+    """Create the output's folder (runs/ in the tour) once the input has been read and checked."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return path
+
+
 def _save_npy(path: str, array) -> None:
     import numpy as np
 
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replacing(path, "wb") as f:
+        np.save(f, array)
 
 
 def _show(caught) -> None:

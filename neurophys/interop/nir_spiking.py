@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from ..atomic import replacing
 from ..ir.errors import ValidationError
 from ..ir.maps import Affine, Input, Scale, Threshold
 from ..ir.neurons import MODELS, PARAMS, Neurons
@@ -231,4 +232,5 @@ def to_nir(net: SpikingNetwork, metadata: dict | None = None):
 
 
 def export(net: SpikingNetwork, path) -> None:
-    _nir().write(os.fspath(path), to_nir(net))
+    with replacing(path, "w+b") as fh:  # HDF5 seeks and reads back
+        _nir().write(fh, to_nir(net))

@@ -9,12 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..atomic import replacing
 from .cost import Cost
 from .coupling import Coupling
 from .dataset import Dataset
@@ -29,6 +31,8 @@ VERSION = 1
 INLINE_MAX = 256  # arrays with more elements go to the sibling .npz
 _ARRAY_FIELDS = {"bias", "weight", "edges", "conductance"}
 _NESTED = {(Rule, "relaxation"): Relaxation}
+# what numpy raises for a truncated, bit-flipped or foreign .npz (zip directory, CRC, inflate, header)
+NPZ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
 # ------------------------------------------------------------------------------------ dict form
@@ -154,8 +158,9 @@ def load(path: str | os.PathLike) -> Graph:
         try:
             with np.load(npz_path, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError) as exc:
-            raise ValidationError(str(npz_path), f"cannot read arrays ({exc})") from None
+        except NPZ_ERRORS as exc:
+            raise ValidationError(str(npz_path), f"cannot read arrays, the file is damaged "
+                                                 f"({exc.__class__.__name__}: {exc})") from None
     else:
         arrays = None
     return graph_from_dict(d, arrays, where=f" {npz_path.name}")
@@ -167,24 +172,11 @@ def save(graph: Graph, path: str | os.PathLike) -> Path:
     arrays: dict[str, np.ndarray] = {}
     text = json.dumps(graph_to_dict(graph, arrays), indent=1) + "\n"
     npz_path = path.with_suffix(".npz")
-    tmp_files = []
-    try:
+    with replacing(path) as fh:  # both temporaries are complete before either replaces its file
+        fh.write(text)
         if arrays:
-            fd, tmp_npz = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-            tmp_files.append(tmp_npz)
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-        fd, tmp_json = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
-        tmp_files.append(tmp_json)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        if arrays:
-            os.replace(tmp_npz, npz_path)
+            with replacing(npz_path, "wb") as npz:
+                np.savez(npz, **arrays)
         elif npz_path.exists():
             os.remove(npz_path)
-        os.replace(tmp_json, path)
-    finally:
-        for t in tmp_files:
-            if os.path.exists(t):
-                os.remove(t)
     return path

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from ..atomic import replacing
 from .errors import ValidationError
 from .maps import Affine, Input, Scale, Threshold
 from .neurons import MODELS, PARAMS, Neurons
@@ -92,15 +92,8 @@ def network_from_dict(d: dict) -> SpikingNetwork:
 
 def save(net: SpikingNetwork, path) -> None:
     """Atomic: a temporary file moved into place."""
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(network_to_dict(net), f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with replacing(path) as f:
+        json.dump(network_to_dict(net), f)
 
 
 def load(path) -> SpikingNetwork:

@@ -21,24 +21,31 @@ import scipy.sparse.linalg as spla
 DENSE_NODES = 2048  # below this, or when at least 1/32 of the node pairs are edges, solve dense
 
 
-class _Reduced:
-    """L[free, free] (+ a diagonal nudge), factored: the cheapest exact solver its structure allows."""
+def holds_dense(n_nodes: int, n_edges: int) -> bool:
+    """Whether a network of this size is solved with a dense n×n Laplacian (see DENSE_NODES)."""
+    return n_nodes <= DENSE_NODES or 32 * 2 * n_edges >= n_nodes * n_nodes
 
-    def __init__(self, L, free: np.ndarray, fixed: np.ndarray, diag_only: bool, nudge: np.ndarray | None):
-        self.free, self.fixed = free, fixed
-        dense = isinstance(L, np.ndarray)
-        A = L[np.ix_(free, free)] if dense else L[free][:, free]
-        self.coupling = L[np.ix_(free, fixed)] if dense else L[free][:, fixed]  # rhs = −coupling @ V_fixed
+
+class _Reduced:
+    """L[free, free] (+ a diagonal nudge), factored: the cheapest exact solver its structure allows.
+    A diagonal system (no edge joins two free nodes) needs only the node degrees, no Laplacian."""
+
+    def __init__(self, laplacian, degree: np.ndarray, free: np.ndarray, diag_only: bool, nudge: np.ndarray | None):
+        self.free = free
         if diag_only:
-            self.diag = (np.diag(A) if dense else A.diagonal()).astype(float) + (0.0 if nudge is None else nudge)
+            self.diag = degree[free] + (0.0 if nudge is None else nudge)
             self.kind = "diag"
-        elif dense:
+            return
+        L = laplacian()
+        if isinstance(L, np.ndarray):
+            A = L[np.ix_(free, free)]
             A = A + np.diag(nudge) if nudge is not None else A
             try:
                 self.factor, self.kind = la.cho_factor(A, check_finite=False), "cho"
             except np.linalg.LinAlgError:  # a negative nudge (symmetric EP's −β phase) may leave it indefinite
                 self.factor, self.kind = la.lu_factor(A, check_finite=False), "lu"
         else:
+            A = L[free][:, free]
             if nudge is not None:
                 A = A + sp.diags(nudge)
             self.factor, self.kind = spla.splu(sp.csc_matrix(A)), "splu"
@@ -56,12 +63,11 @@ class _Reduced:
 from ..ir.graph import Graph
 
 
-class Circuit:
-    def __init__(self, graph: Graph, input_mode: str = "voltage"):
-        if input_mode not in ("voltage", "current"):
-            raise ValueError(f"input_mode: {input_mode!r} is not 'voltage' or 'current'")
-        self.graph = graph
-        self.input_mode = input_mode
+class _Topology:
+    """Node numbering, edge endpoints and population blocks: fixed by the populations and the edge
+    lists, so the twins of one graph (which share its edge arrays, hil.measure.at) share one."""
+
+    def __init__(self, graph: Graph, input_mode: str):
         off, self.offset = 0, {}
         for p in graph.populations:
             self.offset[p.name] = off
@@ -76,14 +82,11 @@ class Circuit:
         self.src = idx([n for n, r in roles.items() if r in fixed_roles])
         self.free = idx([n for n, r in roles.items() if r not in fixed_roles])
         self.out = idx([graph.cost.output])
-        self.couplings = graph.couplings
         self.u = np.concatenate([self.offset[c.src] + c.edges[:, 0] for c in graph.couplings])
         self.v = np.concatenate([self.offset[c.dst] + c.edges[:, 1] for c in graph.couplings])
         self.sizes = [len(c.edges) for c in graph.couplings]
-        self._k, self._L, self._systems = None, None, {}
-        self._free = None  # (systems it was solved with, x, V): the last free state
-        self._uv, self._vu = self.u * self.n + self.v, self.v * self.n + self.u  # edges' flat positions in n×n
-        self._blocks, start = [], 0  # per coupling: its population blocks and where its edges sit in them
+        self.uv, self.vu = self.u * self.n + self.v, self.v * self.n + self.u  # edges' flat positions in n×n
+        self.blocks, start = [], 0  # per coupling: its population blocks and where its edges sit in them
         sizes = {p.name: p.size for p in graph.populations}
         for c in graph.couplings:
             ns, nd = sizes[c.src], sizes[c.dst]
@@ -92,8 +95,54 @@ class Circuit:
             edges = slice(start, start + len(c.edges))
             flat = c.edges[:, 0] * nd + c.edges[:, 1]
             full = len(flat) == ns * nd and np.array_equal(flat, np.arange(ns * nd))  # every pair, row-major
-            self._blocks.append((src, dst, None if full else flat, edges, 4 * len(c.edges) >= ns * nd))
+            self.blocks.append((src, dst, None if full else flat, edges, 4 * len(c.edges) >= ns * nd))
             start += len(c.edges)
+        self._splits: dict[bytes, tuple[np.ndarray, bool]] = {}
+        # edges outside the blocks held as matrices (sparse couplings, a population to itself)
+        self.scattered = np.concatenate([np.arange(e.start, e.stop) for (s, d, _, e, dense) in self.blocks
+                                         if not dense or s == d] or [np.zeros(0, int)])
+
+
+    def split(self, fixed: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The free nodes when `fixed` are held, and whether no edge joins two of them (a diagonal system)."""
+        key = fixed.tobytes()
+        if key not in self._splits:
+            held = np.zeros(self.n, bool)
+            held[fixed] = True
+            self._splits[key] = np.flatnonzero(~held), not (~held[self.u] & ~held[self.v]).any()
+        return self._splits[key]
+
+
+_RECENT_TOPOLOGIES = 8
+_topologies: list[tuple[tuple, tuple, _Topology]] = []  # (key, the edge arrays, topology)
+
+
+def _topology(graph: Graph, input_mode: str) -> _Topology:
+    key = (input_mode, graph.cost.output, tuple((p.name, p.size, p.role) for p in graph.populations),
+           tuple((c.src, c.dst) for c in graph.couplings))
+    edges = tuple(c.edges for c in graph.couplings)
+    for k, e, t in _topologies:
+        if k == key and all(a is b for a, b in zip(e, edges)):
+            return t
+    t = _Topology(graph, input_mode)
+    _topologies.insert(0, (key, edges, t))  # holding the arrays keeps their ids from being reused
+    del _topologies[_RECENT_TOPOLOGIES:]
+    return t
+
+
+class Circuit:
+    def __init__(self, graph: Graph, input_mode: str = "voltage"):
+        if input_mode not in ("voltage", "current"):
+            raise ValueError(f"input_mode: {input_mode!r} is not 'voltage' or 'current'")
+        self.graph = graph
+        self.input_mode = input_mode
+        t = _topology(graph, input_mode)
+        self.n, self.offset, self.inputs, self.ground, self.src, self.free, self.out = (
+            t.n, t.offset, t.inputs, t.ground, t.src, t.free, t.out)
+        self.u, self.v, self.sizes, self._blocks, self._topology = t.u, t.v, t.sizes, t.blocks, t
+        self.couplings = graph.couplings
+        self._k, self._L, self._systems = None, None, {}
+        self._free = None  # (systems it was solved with, x, V): the last free state
 
     @property
     def k(self) -> np.ndarray:
@@ -116,18 +165,58 @@ class Circuit:
                 L[src, dst] -= K
                 L[dst, src] -= K.T
             else:  # add.at: parallel edges between one node pair add up
-                np.add.at(flat, self._uv[edges], -k[edges])
-                np.add.at(flat, self._vu[edges], -k[edges])
-        L[np.diag_indices(n)] += np.bincount(self.u, k, minlength=n) + np.bincount(self.v, k, minlength=n)
+                np.add.at(flat, self._topology.uv[edges], -k[edges])
+                np.add.at(flat, self._topology.vu[edges], -k[edges])
+        L[np.diag_indices(n)] += self._degree
         return L
 
-    def _refresh(self) -> None:
-        """Rebuild the Laplacian (and forget every factorisation) when the conductances changed."""
-        k = self.k
-        if self._k is None or not np.array_equal(k, self._k):
-            dense = self.n <= DENSE_NODES or 32 * 2 * len(k) >= self.n * self.n
-            self._k, self._systems = k.copy(), {}
+    def _laplacian(self):
+        """The Laplacian at the present conductances, built on first need (a diagonal system has none)."""
+        if self._L is None:
+            k = self._k
+            dense = holds_dense(self.n, len(k))
             self._L = self._dense_laplacian(k) if dense else self.laplacian()
+        return self._L
+
+    def _refresh(self) -> None:
+        """Forget the Laplacian and every factorisation when the conductances changed; the node
+        degrees and the blocks' conductance matrices are rebuilt at once (every solve uses them)."""
+        if self._k is None or not all(np.array_equal(c.conductance, self._k[e])
+                                      for c, (_, _, _, e, _) in zip(self.couplings, self._blocks)):
+            k = self._k = self.k
+            self._systems, self._L = {}, None
+            self._matrices = []  # (src, dst, K): a block's conductances as a matrix, rows src × cols dst
+            degree = np.zeros(self.n)
+            for (src, dst, flat, edges, dense) in self._blocks:
+                if not dense or src == dst:
+                    continue
+                shape = (src.stop - src.start, dst.stop - dst.start)
+                K = k[edges].reshape(shape) if flat is None else np.bincount(flat, k[edges], shape[0] * shape[1]).reshape(shape)
+                degree[src] += K.sum(axis=1)
+                degree[dst] += K.sum(axis=0)
+                self._matrices.append((src, dst, K))
+            rest = self._topology.scattered
+            self._scattered = None
+            if rest.size:
+                u, v, kr = self.u[rest], self.v[rest], k[rest]
+                degree += np.bincount(u, kr, self.n) + np.bincount(v, kr, self.n)
+                self._scattered = sp.csr_matrix((np.concatenate([kr, kr]), (np.concatenate([u, v]), np.concatenate([v, u]))),
+                                                shape=(self.n, self.n))
+            self._degree = degree
+
+    def _adjacent(self, V: np.ndarray) -> np.ndarray:
+        """(B, n): Σ_e k_e V_other at every node — the off-diagonal part of the Laplacian applied to V,
+        by one matrix product per block. With V zero on the free nodes, its free entries are the
+        currents the held nodes drive into them (the right-hand side of every solve)."""
+        out = np.zeros_like(V)
+        for src, dst, K in self._matrices:  # (a side whose voltages are all 0 — the free side — sends nothing)
+            if V[:, dst].any():
+                out[:, src] += V[:, dst] @ K.T
+            if V[:, src].any():
+                out[:, dst] += V[:, src] @ K
+        if self._scattered is not None:
+            out += (self._scattered @ V.T).T
+        return out
 
     def _system(self, fixed: np.ndarray, nudge: tuple[np.ndarray, float] | None = None) -> _Reduced:
         """The reduced system for the held nodes `fixed` (and a nudge conductance on some free nodes),
@@ -135,15 +224,12 @@ class Circuit:
         self._refresh()
         key = (fixed.tobytes(), None if nudge is None else (nudge[0].tobytes(), float(nudge[1])))
         if key not in self._systems:
-            held = np.zeros(self.n, bool)
-            held[fixed] = True
-            free = np.flatnonzero(~held)
-            diag_only = not (~held[self.u] & ~held[self.v]).any()  # no edge joins two free nodes
+            free, diag_only = self._topology.split(fixed)
             extra = None
             if nudge is not None:
                 extra = np.zeros(free.size)
                 extra[np.searchsorted(free, nudge[0])] = nudge[1]
-            self._systems[key] = _Reduced(self._L, free, fixed, diag_only, extra)
+            self._systems[key] = _Reduced(self._laplacian, self._degree, free, diag_only, extra)
         return self._systems[key]
 
     def source_voltages(self, x) -> np.ndarray:
@@ -173,7 +259,7 @@ class Circuit:
             return V
         system = self._system(fixed, None if nudge is None else (self.out, nudge[0]))
         free = system.free
-        rhs = -(system.coupling @ V[:, fixed].T)
+        rhs = self._adjacent(V)[:, free].T  # V is 0 on the free nodes
         if self.input_mode == "current":
             inj = np.zeros((self.n, len(V)))
             inj[self.inputs] = np.atleast_2d(np.asarray(x, float)).T
@@ -191,27 +277,36 @@ class Circuit:
         """ΔV_e = V_u − V_v per sample, shape (B, E)."""
         return V[:, self.u] - V[:, self.v]
 
-    def mean_drop_product(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """Batch mean of (A_u − A_v)(B_u − B_v) per edge, for node arrays A, B (batch, n).
+    def mean_drop_product(self, A: np.ndarray, B: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """scale × batch mean of (A_u − A_v)(B_u − B_v) per edge, for node arrays A, B (batch, n).
 
         Expanded as mean(A_u B_u) + mean(A_v B_v) − mean(A_u B_v) − mean(A_v B_u): the first two
         are per node, the cross terms of a coupling whose edges fill much of its population block
-        (layered nets) come from two block products AᵀB, cheaper than gathering every edge for
-        every sample; a sparse coupling gathers."""
+        (layered nets) come from block products AᵀB, cheaper than gathering every edge for every
+        sample; a sparse coupling gathers. A complete block is written in place in the result (one
+        array per call: at a few hundred lines, fresh large arrays cost more than the arithmetic)."""
         k = len(A)
-        node = np.einsum("bi,bi->i", A, B) / k
+        node = np.einsum("bi,bi->i", A, B) * (scale / k)
         out = np.empty(len(self.u))
         for (src, dst, flat, edges, dense) in self._blocks:
-            if flat is None:  # every pair of the block, row-major: no gathers at all
-                cross = A[:, src].T @ B[:, dst] + B[:, src].T @ A[:, dst]
-                out[edges] = (node[src][:, None] + node[dst][None, :] - cross / k).reshape(-1)
+            if flat is None:  # every pair of the block, row-major: no gathers, one product for both terms
+                block = out[edges].reshape(src.stop - src.start, dst.stop - dst.start)
+                # (a term whose factor is all 0 — an adjoint or a phase difference on held nodes — is left out)
+                terms = [(P[:, src].T, Q[:, dst]) for P, Q in ((A, B), (B, A)) if P[:, src].any() and Q[:, dst].any()]
+                if terms:
+                    np.matmul(np.hstack([t[0] for t in terms]), np.vstack([t[1] for t in terms]), out=block)
+                    block *= -scale / k
+                else:
+                    block[...] = 0.0
+                block += node[src][:, None]
+                block += node[dst][None, :]
                 continue
             u, v = self.u[edges], self.v[edges]
             if dense:
                 cross = (A[:, src].T @ B[:, dst]).reshape(-1)[flat] + (B[:, src].T @ A[:, dst]).reshape(-1)[flat]
             else:
                 cross = np.einsum("be,be->e", A[:, u], B[:, v]) + np.einsum("be,be->e", A[:, v], B[:, u])
-            out[edges] = node[u] + node[v] - cross / k
+            out[edges] = node[u] + node[v] - cross * (scale / k)
         return out
 
     def split(self, per_edge: np.ndarray) -> dict[str, np.ndarray]:
@@ -226,12 +321,23 @@ class Circuit:
         g[np.searchsorted(system.free, self.out)] = g_out.T
         lam = np.zeros_like(V)
         lam[:, system.free] = system.solve(g).T
-        return -self.mean_drop_product(lam, V)
+        return self.mean_drop_product(lam, V, -1.0)
+
+    def output_currents(self, D: np.ndarray) -> np.ndarray:
+        """D S for output voltages D (B, n_out), S the output conductance (diagonal: a product by the
+        degrees, no n_out × n_out matrix)."""
+        if self._system(self.src).kind == "diag":
+            return D * self._degree[self.out]
+        return D @ self.output_conductance()
 
     def output_conductance(self) -> np.ndarray:
-        """S: the Kron-reduced conductance matrix seen from the outputs with every source held."""
-        self._system(self.src)  # (re)builds the Laplacian for the present conductances
-        L = self._L if isinstance(self._L, np.ndarray) else self._L.toarray()
+        """S: the Kron-reduced conductance matrix seen from the outputs with every source held. When no
+        edge joins two free nodes, S is the outputs' degrees (nothing to eliminate, no Laplacian)."""
+        system = self._system(self.src)  # (re)builds the degrees for the present conductances
+        if system.kind == "diag":
+            return np.diag(self._degree[self.out])
+        L = self._laplacian()
+        L = L if isinstance(L, np.ndarray) else L.toarray()
         hid = np.setdiff1d(self.free, self.out)
         S = L[np.ix_(self.out, self.out)]
         if hid.size:
