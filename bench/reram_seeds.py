@@ -58,9 +58,12 @@ def main() -> None:
         for name in rows:
             model, options = ROWS[name]
             seeds = [0] if model == "ideal" else range(args.seeds)
-            results[name] = [one("cl_iris.json", model, options, s, args.steps, Path(tmp)) for s in seeds]
-            r = results[name]
-            print(f"  {name}: " + " ".join(f"{x['acc']:.3f}" for x in r), flush=True)
+            results[name] = []
+            for s in seeds:
+                results[name].append(one("cl_iris.json", model, options, s, args.steps, Path(tmp)))
+                x = results[name][-1]
+                print(f"  {name}, seed {s}: accuracy {x['acc']:.3f}, pulses/device/step {x['pulses']:.2f}, "
+                      f"K=10 cosine {x['k10']:.3f}", flush=True)
         digits = {}
         if args.digits:
             for name in ("direct", "managed", "mixed"):
