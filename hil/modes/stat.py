@@ -27,8 +27,7 @@ def stat(ctx: Context) -> dict:
     graph = ctx.graph
     x, y = next(batches(ctx.split, graph.training.batch_size, ctx.seed))
     state = {k: v.copy() for k, v in graph.params().items()}
-    expected = family(graph).local_update(graph, x, y)
-    keys = list(expected)
+    keys = list(state)
     samples = {k: [] for k in keys}
     at_theta = {k: [] for k in keys}  # E[u] at each repeat's measured θ
     limits = ctx.backend.limits()
