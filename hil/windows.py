@@ -51,21 +51,29 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(a @ b / (na * nb)) if na > 0 and nb > 0 else None
 
 
-def windowed_cosines(backend, measurements, limits: dict, windows=WINDOWS) -> dict[int, list]:
-    """For each K: (last step of the window, cosine) per run of K consecutive steps, devices healthy at
-    the window's start only."""
+def _windows(backend, measurements, limits: dict, K: int):
+    """(last step, Σu, Σ bounded step) per run of K consecutive steps, healthy devices at its start only."""
     names = list(measurements[0].g) if measurements else []
-    out = {}
-    for K in windows:
-        rows = []
-        for start in range(0, len(measurements) - K + 1, K):
-            block = measurements[start:start + K]
-            mask = flatten(healthy(backend, block[0].theta, limits), names).astype(bool)
-            u = sum(flatten(m.u, names) for m in block)
-            b = sum(flatten(bounded_step(m.theta, m.g, limits), names) for m in block)
-            rows.append((start + K - 1, _cosine(u[mask], b[mask])))
-        out[K] = rows
-    return out
+    for start in range(0, len(measurements) - K + 1, K):
+        block = measurements[start:start + K]
+        mask = flatten(healthy(backend, block[0].theta, limits), names).astype(bool)
+        u = sum(flatten(m.u, names) for m in block)
+        b = sum(flatten(bounded_step(m.theta, m.g, limits), names) for m in block)
+        yield start + K - 1, u[mask], b[mask]
+
+
+def windowed_cosines(backend, measurements, limits: dict, windows=WINDOWS) -> dict[int, list]:
+    """For each K: (last step of the window, cosine) per run of K consecutive steps."""
+    return {K: [(i, _cosine(u, b)) for i, u, b in _windows(backend, measurements, limits, K)] for K in windows}
+
+
+def pooled_cosine(backend, measurements, limits: dict, K: int) -> float | None:
+    """One cosine over all K-step windows side by side: windows weigh by the size of their update, so a
+    converged stretch where the gradient is small does not count as much as learning does."""
+    parts = list(_windows(backend, measurements, limits, K))
+    if not parts:
+        return None
+    return _cosine(np.concatenate([u for _, u, _ in parts]), np.concatenate([b for _, _, b in parts]))
 
 
 def summary(backend, measurements, limits: dict, windows=WINDOWS) -> dict:
@@ -75,7 +83,8 @@ def summary(backend, measurements, limits: dict, windows=WINDOWS) -> dict:
         v = np.array([c for _, c in rows if c is not None], float)
         out[f"K={K}"] = (None if not v.size else
                          {"windows": int(v.size), "median": float(np.median(v)), "mean": float(v.mean()),
-                          "min": float(v.min()), "max": float(v.max())})
+                          "min": float(v.min()), "max": float(v.max()),
+                          "pooled": pooled_cosine(backend, measurements, limits, K)})
     healthy_now = healthy(backend, measurements[-1].theta, limits) if measurements else {}
     out["devices"] = {"healthy_at_end": int(sum(np.sum(v) for v in healthy_now.values())),
                       "of": int(sum(np.size(v) for v in healthy_now.values()))}
