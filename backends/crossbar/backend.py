@@ -13,6 +13,7 @@ from neurophys.backend import Backend, UnsupportedGraph
 from neurophys.firmware_interface.emulator.board_config import MAX_SIDE
 from neurophys.ir.errors import ValidationError
 from neurophys.firmware_interface.capabilities import UPDATE_POLICIES_SINCE
+from neurophys.firmware_interface.errors import BoardException
 from neurophys.firmware_interface.protocol import MIXED_THRESHOLDS
 from neurophys.ir.graph import CIRCUIT_FAMILIES, Graph
 
@@ -226,8 +227,11 @@ class CrossbarBackend(Backend):
         compile — what endurance pays — as mean and median over those devices."""
         if self._pulses_at_compile is None or not self._pulse_steps:
             return None
-        with self.link.account(self.timing):
-            sent = self._pulse_totals() - self._pulses_at_compile
+        try:
+            with self.link.account(self.timing):
+                sent = self._pulse_totals() - self._pulses_at_compile
+        except BoardException:  # the link is gone (a failed run is still summarised): counters unknown
+            return None
         used = self.engine.device_mask(sent.shape)
         per = sent[used] / self._pulse_steps
         return {"mean": float(per.mean()), "median": float(np.median(per)), "steps": self._pulse_steps,
