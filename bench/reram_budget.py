@@ -40,6 +40,7 @@ def variants(reads: int):
         ("ideal (analog writes, no noise)", ideal, {}),
         ("reram", reram, {}),
         ("reram, nominal pulse counts", reram, {"state_aware": False}),
+        ("reram, --update mixed (calibrated)", reram, {"update": "mixed"}),
         (f"reram, {reads} reads averaged", reram, {"reads": reads}),
         ("reram, read noise off", replace(reram, periphery=quiet), {}),
         ("reram, soft bounds → constant step", replace(reram, response="constant_step"), {}),

@@ -22,15 +22,17 @@ from typing import NamedTuple
 import numpy as np
 import serial
 
-from .capabilities import Capabilities, SessionInfo, decode_hello
+from .capabilities import UPDATE_POLICIES_SINCE, Capabilities, SessionInfo, decode_hello
 from .codec import Reader, Writer
 from .errors import (BoardBusy, BoardChanged, BoardError, BoardException, BoardReset, BoardTimeout,
                      EnvelopeError, MalformedFrame, PortError, ProtocolMismatch)
 from .framing import BadFrame, FrameDecoder, Reassembler, fragment
-from .protocol import (FREE_ONLY, MAX_TOKEN, MIN_FRAME, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE,
+from .protocol import (CALIBRATION_BYTES, FREE_ONLY, MAX_TOKEN, MIN_FRAME, MIXED, MIXED_THRESHOLD_SHIFT,
+                       MIXED_THRESHOLDS, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE,
                        UNIT_CODE, Flag,
                        LearnMode, LineMode, Msg, Status)
-from .results import Counters, LearnResult, LinkStats, Measurement, ProgramResult, UpdateResult
+from .results import (Calibration, Counters, LearnResult, LinkStats, Measurement, ProgramResult,
+                      UpdateResult)
 
 HOST_MAX_PAYLOAD = 65535
 _RETRY = object()
@@ -538,10 +540,46 @@ class Board:
         return total
 
     @_command
-    def update_outer(self, x, d, lr: float, bl: int | None = None, report_pulses: bool = False) -> UpdateResult:
-        """Stochastic pulse trains generated on the board: E[ΔG] = −lr · x dᵀ (S), with x (rows)
-        and d (columns) in [−1, 1] (sent as ±32767 codes)."""
+    def calibrate(self, pulses: int = 40, segments: int = 4, reads: int = 8) -> Calibration:
+        """CALIBRATE (firmware >= 1.3) every row block: each device's bounds, symmetric point and step
+        there, measured with `segments` runs of ±`pulses` pulses and reads averaged over `reads`
+        conversions; the devices are left at their symmetric points. Blocks are sized so that each
+        reply fits one frame."""
         caps = self.caps
+        caps.need(UPDATE_POLICIES_SINCE, "calibrate: CALIBRATE")
+        caps.check_range(pulses, 1, caps.max_pulse_count, "calibrate pulses per run")
+        caps.check_range(segments, 2, 16, "calibrate segments")
+        caps.check_range(reads, 1, 64, "calibrate reads")
+        block = max(1, (caps.max_payload - 12) // (CALIBRATION_BYTES * caps.cols))
+        parts, total = [], 0
+        for r0 in range(0, caps.rows, block):
+            nr = min(block, caps.rows - r0)
+            n = nr * caps.cols
+            payload = (Writer().put("u16", r0).put("u16", nr).put("u16", int(pulses)).put("u8", int(segments))
+                       .put("u8", int(reads)).bytes())
+            conversions = nr * reads * (2 * segments + 1) + caps.max_program_iters * nr * 4
+            slots = 2 * segments * nr * pulses + caps.max_program_iters * nr * caps.max_pulse_count
+            r = (yield Request(Msg.CALIBRATE, payload, self._exec_bound(conversions, slots), 8 + CALIBRATION_BYTES * n))
+            total += r.get("u32")
+            r.get("u32")
+            g = [r.array("u2", n).reshape(nr, caps.cols) * caps.g_lsb for _ in range(3)]
+            dw = r.array("f4", n).reshape(nr, caps.cols).astype(float)
+            flags = r.array("u1", n).reshape(nr, caps.cols)
+            r.end()
+            parts.append((*g, dw, flags))
+        cat = [np.concatenate([p[i] for p in parts]) for i in range(5)]
+        return Calibration(*cat, total)
+
+    @_command
+    def update_outer(self, x, d, lr: float, bl: int | None = None, report_pulses: bool = False,
+                     state_aware: bool = False) -> UpdateResult:
+        """Stochastic pulse trains generated on the board: E[ΔG] = −lr · x dᵀ (S), with x (rows)
+        and d (columns) in [−1, 1] (sent as ±32767 codes). ``state_aware`` (firmware >= 1.3): each
+        coincidence gives dw_min/step pulses on average, step the device's own at its conductance, so
+        the expectation holds on soft-bounds devices too."""
+        caps = self.caps
+        if state_aware:
+            caps.need(UPDATE_POLICIES_SINCE, "update_outer: state-aware pulse trains")
         x, d = np.asarray(x, dtype=float), np.asarray(d, dtype=float)
         caps.check_shape(x, (caps.rows,), "update_outer x")
         caps.check_shape(d, (caps.cols,), "update_outer d")
@@ -551,10 +589,13 @@ class Board:
         bl = caps.max_bl if bl is None else int(bl)
         caps.check_range(bl, 1, caps.max_bl, "update_outer BL")
         caps.check_range(lr, 0.0, caps.dw_min * bl, "update_outer lr (needs lr <= dw_min*BL)", " S")
-        payload = (Writer().put("f64", float(lr)).put("u16", bl).put("u8", REPORT_PULSES if report_pulses else 0)
+        flags = (REPORT_PULSES if report_pulses else 0) | (STATE_AWARE if state_aware else 0)
+        payload = (Writer().put("f64", float(lr)).put("u16", bl).put("u8", flags)
                    .array(np.rint(x * UNIT_CODE), "i2").array(np.rint(d * UNIT_CODE), "i2").bytes())
         size = 4 + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
-        r = (yield Request(Msg.UPDATE_OUTER, payload, self._exec_bound(0, bl), size))
+        r = (yield Request(Msg.UPDATE_OUTER, payload,
+                           self._exec_bound(caps.rows if state_aware else 0,
+                                            bl * (caps.max_pulse_count if state_aware else 1)), size))
         total = r.get("u32")
         pulse_map = r.sparse((caps.rows, caps.cols)) if report_pulses else None
         r.end()
@@ -563,7 +604,8 @@ class Board:
     @_command
     def local_learn(self, mode: str, outputs, targets, *, alpha: float, eta: float | None = None,
                     beta: float | None = None, inputs=None, report_pulses: bool = False,
-                    state_aware: bool = False, free_only: bool = False, states: bool = True) -> LearnResult:
+                    state_aware: bool = False, free_only: bool = False, states: bool = True,
+                    mixed: float | None = None) -> LearnResult:
         """Coupled learning (``mode="cl"``, nudge ``eta``) or circuit EP (``mode="ep"``, nudge
         conductance ``beta`` in S) run by the board on its configured lines.
 
@@ -573,8 +615,16 @@ class Board:
         pulses with each device's nominal step at its present conductance (PROTOCOL.md, LOCAL_LEARN).
         ``free_only`` (α = 0): relax the free state alone; ``states=False``: no voltages come back
         (firmware >= 1.2 for either; ``second`` is then empty, and ``free`` too without states).
+        ``mixed`` (firmware >= 1.3): mixed precision with this threshold in steps (one of
+        MIXED_THRESHOLDS): the board accumulates Δg per device and pulses whole steps only.
         """
         caps = self.caps
+        mixed_bits = 0
+        if mixed is not None:
+            caps.need(UPDATE_POLICIES_SINCE, "local_learn: mixed precision")
+            if mixed not in MIXED_THRESHOLDS:
+                raise EnvelopeError(f"local_learn: mixed threshold {mixed!r} is not one of {MIXED_THRESHOLDS}")
+            mixed_bits = MIXED | (MIXED_THRESHOLDS.index(mixed) << MIXED_THRESHOLD_SHIFT)
         if (free_only or not states) and not caps.device_reads:
             raise EnvelopeError(f"local_learn: free_only/states=False need firmware >= 1.2; the board has "
                                 f"{caps.firmware_major}.{caps.firmware_minor}")
@@ -615,7 +665,7 @@ class Board:
             drive = caps.dac_codes(drive_v, "local_learn input")
         samples = np.concatenate([drive, caps.dac_codes(tgt, "local_learn target")], axis=1)
         flags = ((REPORT_PULSES if report_pulses else 0) | (STATE_AWARE if state_aware else 0)
-                 | (FREE_ONLY if free_only else 0) | (0 if states else NO_STATES))
+                 | (FREE_ONLY if free_only else 0) | (0 if states else NO_STATES) | mixed_bits)
         payload = (Writer().put("u8", m).put("u8", flags)
                    .put("f64", float(param)).put("f64", float(alpha)).put("u16", outs.size).put("u16", k)
                    .put("u16", drive.shape[1]).array(outs, "u2").array(samples, "i2").bytes())
@@ -623,7 +673,7 @@ class Board:
         phases = 1 if free_only else 2
         size = 8 + (2 * n_float + 4 * phases * k * n_float if states else 0) + (4 + 6 * caps.rows * caps.cols if report_pulses else 0)
         r = (yield Request(Msg.LOCAL_LEARN, payload,
-                           self._exec_bound(phases * k + (caps.rows if state_aware else 0),
+                           self._exec_bound(phases * k + (caps.rows if state_aware or mixed_bits else 0),
                                             caps.rows * caps.max_pulse_count), size))
         total, nf, kk = r.get("u32"), r.get("u16"), r.get("u16")
         shown = nf if states else 0

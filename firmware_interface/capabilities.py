@@ -28,6 +28,8 @@ _IDENTITY = {"board_uid": "u64", "session_id": "u32", "state_crc": "u32", "max_w
 
 STATE_AWARE_SINCE = (1, 1)
 READ_DEVICES_SINCE = (1, 2)  # READ_DEVICES; LOCAL_LEARN's free-only and no-states flags
+#: CALIBRATE, LOCAL_LEARN's mixed-precision flags, state-aware UPDATE_OUTER, adaptive PROGRAM
+UPDATE_POLICIES_SINCE = (1, 3)
 SESSIONS_SINCE = (1, 4)  # board uid / session id / state digest in HELLO, BYE, pairing token, reply window
 
 #: What a sane board can declare: every timeout and buffer the host derives from HELLO is bounded
@@ -105,6 +107,18 @@ class Capabilities:
     def device_reads(self) -> bool:
         """READ_DEVICES (a list of devices read back) and LOCAL_LEARN flag bits 2–3 are firmware 1.2's."""
         return (self.firmware_major, self.firmware_minor) >= READ_DEVICES_SINCE
+
+    @property
+    def update_policies(self) -> bool:
+        """CALIBRATE, mixed-precision LOCAL_LEARN, state-aware UPDATE_OUTER and a PROGRAM that counts
+        pulses with each device's own step are firmware 1.3's."""
+        return (self.firmware_major, self.firmware_minor) >= UPDATE_POLICIES_SINCE
+
+    def need(self, since: tuple[int, int], what: str) -> None:
+        """Refuse `what` on a board whose firmware predates `since`."""
+        if (self.firmware_major, self.firmware_minor) < since:
+            raise EnvelopeError(f"{what} needs firmware >= {since[0]}.{since[1]}; the board has "
+                                f"{self.firmware_major}.{self.firmware_minor}")
 
     # -- envelope checks (raise before anything is sent) --------------------------------------
     def dac_codes(self, volts, what: str) -> np.ndarray:

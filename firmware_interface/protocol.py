@@ -34,6 +34,7 @@ class Msg(IntEnum):
     UPDATE_OUTER = 0x23
     LOCAL_LEARN = 0x24
     READ_DEVICES = 0x25
+    CALIBRATE = 0x26
     GET_COUNTERS = 0x30
     NACK = 0x7F
 
@@ -82,8 +83,19 @@ STATE_AWARE = 0x02
 FREE_ONLY = 0x04
 #: Request flag bit of LOCAL_LEARN (firmware 1.2): reply without the measured line voltages.
 NO_STATES = 0x08
+#: Request flag bit of LOCAL_LEARN (firmware 1.3): mixed precision, Δg accumulated per device in RAM,
+#: pulses only for whole steps; bits 5–6 pick the threshold (MIXED_THRESHOLDS, in steps: code 0 is
+#: Nandakumar's one step; larger thresholds let more of the rule's back-and-forth cancel in χ).
+MIXED = 0x10
+MIXED_THRESHOLD_SHIFT = 5
+MIXED_THRESHOLDS = (1.0, 2.0, 4.0, 8.0)
 #: State-aware pulse counts assume a step no smaller than this fraction of dw_min (≤ 10× the pulses).
 MIN_STEP_FACTOR = 0.1
+#: Firmware 1.3's own update rules do not push a device that is within this fraction of its range
+#: from the bound it would move towards (soft-bounds steps vanish there: pulses would buy nothing).
+BOUND_MARGIN = 0.02
+#: CALIBRATE reply bytes per device: g_lo, g_sym, g_hi (u16 codes), dw (f32, S), flags (u8).
+CALIBRATION_BYTES = 11
 #: Fragments per message are counted in a u8.
 MAX_FRAGMENTS = 255
 HELLO_BODY = 181  # 163 before firmware 1.4 (no identity record)

@@ -41,6 +41,43 @@ class ProgramResult:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """Per device (rows, cols), as CALIBRATE measured it: its bounds, symmetric point (where up and
+    down steps are equal: aihwkit's w = 0) and step there (S), and flags (bit0 stuck, bit1 no soft
+    bound found: nominal bounds). The board keeps the same fit for its own update rules."""
+
+    g_lo: np.ndarray
+    g_sym: np.ndarray
+    g_hi: np.ndarray
+    dw: np.ndarray
+    flags: np.ndarray
+    pulses: int
+
+    @property
+    def stuck(self) -> np.ndarray:
+        return (self.flags & 1).astype(bool)
+
+    def healthy(self, g: np.ndarray, margin: float = 0.05, index=(slice(None), slice(None))) -> np.ndarray:
+        """Devices (those at `index`, conductances g) that respond and sit more than `margin` of their
+        range away from either bound."""
+        lo, hi = self.g_lo[index], self.g_hi[index]
+        m = margin * (hi - lo)
+        return ~self.stuck[index] & (g > lo + m) & (g < hi - m)
+
+    def summary(self) -> dict:
+        return {"devices": int(self.dw.size), "stuck": int(self.stuck.sum()), "pulses": self.pulses,
+                "dw_S": {"median": float(np.median(self.dw)), "p10": float(np.percentile(self.dw, 10)),
+                         "p90": float(np.percentile(self.dw, 90))},
+                "g_sym_S": {"median": float(np.median(self.g_sym)), "p10": float(np.percentile(self.g_sym, 10)),
+                            "p90": float(np.percentile(self.g_sym, 90))},
+                "span_S": {"median": float(np.median(self.g_hi - self.g_lo))}}
+
+    def to_dict(self) -> dict:
+        return {"g_lo_S": self.g_lo.tolist(), "g_sym_S": self.g_sym.tolist(), "g_hi_S": self.g_hi.tolist(),
+                "dw_S": self.dw.tolist(), "flags": self.flags.tolist(), "pulses": self.pulses}
+
+
+@dataclass(frozen=True)
 class UpdateResult:
     pulses: int
     pulse_map: np.ndarray | None  # signed pulses per device, if requested

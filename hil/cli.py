@@ -22,6 +22,11 @@ def register(subparsers) -> None:
                                                     "device-model file; default ideal); not with --board")
     p.add_argument("--reads", type=int, metavar="N", help="board backends: average N read-backs per measurement of "
                                                           "the conductances (read noise ÷ √N; default 1)")
+    p.add_argument("--update", metavar="POLICY", help="board backends: how a step becomes pulses — direct, managed "
+                                                      "(aihwkit's update/bit-length management), mixed (mixed precision) "
+                                                      "or tiki-taka (not built; refused); default direct")
+    p.add_argument("--board-seed", type=int, metavar="N", help="device-to-device draw of the embedded emulator "
+                                                              "(default 0); not with --board")
     p.add_argument("--hw", action="store_true", help="run on the real chip (backends with a hardware run config, e.g. "
                                                     "loihi with lava-loihi installed); default: simulation")
     p.add_argument("--mode", default="train",  # checked by run(): importing the harness here would slow every command
@@ -101,7 +106,18 @@ def _cmd_hil(args) -> int:
     if args.reads is not None:
         _takes(args.backend, "reads", "--reads", "reads no conductances back from a board (--reads is for crossbar)")
         options["reads"] = args.reads
+    if args.update is not None:
+        _takes(args.backend, "update", "--update", "has no update policies (--update is for crossbar)")
+        from neurophys.backend import get_backend
+
+        get_backend(args.backend).check_update(args.update, graph)
+        options["update"] = args.update
     emulator = None
+    if args.board_seed is not None:
+        if args.board is not None:
+            raise ValidationError("--board-seed", "the seed draws the embedded emulator's devices; a board given by "
+                                                  "--board has its own")
+        emulator = {"seed": args.board_seed}
     if args.model is not None:
         if args.board is not None:
             raise ValidationError("--model", "the device model is the embedded emulator's; a board given by --board "
@@ -112,7 +128,7 @@ def _cmd_hil(args) -> int:
             resolve_model(args.model)
         except ValueError as exc:
             raise ValidationError("--model", str(exc)) from None
-        emulator = {"model": args.model}
+        emulator = {**(emulator or {}), "model": args.model}
     if args.check_chip:
         from neurophys.backends.loihi.chip_map import check_chip
 

@@ -121,4 +121,6 @@ def _finish(ctx: Context, mode: str, result: dict, status: str, folder: RunFolde
     summary["out"] = str(folder.path)
     summary["plots"] = plots.write_all(ctx, summary, result, folder.path) if plot and ctx.measurements else []
     folder.write_text(SUMMARY, dumps(summary, indent=2) + "\n")
+    if getattr(ctx.backend, "calibration", None) is not None:  # per-device measurement, beside the summary's digest
+        folder.write_text("calibration.json", dumps(ctx.backend.calibration.to_dict()) + "\n")
     return summary

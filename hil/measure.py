@@ -64,6 +64,7 @@ def against_twin(backend, graph: Graph, x: np.ndarray, y: np.ndarray, s: BoardSt
     """The twin's side of a step: its exact gradient and rule at the measured θ, and the metrics."""
     theta, returned, theta_after, time_s = s.theta, s.returned, s.theta_after, s.time_s
     t0 = time.perf_counter()
+    graph = getattr(backend, "twin_graph", lambda g: g)(graph)  # the board as it is (e.g. devices on unused lines)
     twin = at(graph, theta)
     cost, g = reference(twin, x, y)
     missing = sorted(set(g) - set(returned))

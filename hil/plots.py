@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 from neurophys import invariants  # noqa: E402
 from neurophys.atomic import replacing  # noqa: E402
 
+from . import windows  # noqa: E402
 from .context import Context  # noqa: E402
 
 FLOOR = 1e-17      # log axes: exact agreement (error 0) is drawn at this floor
@@ -45,8 +46,20 @@ def agreement_figure(ctx: Context):
         ax.plot(steps, [max(fn(r["vs_bounded"]["global"][metric]), FLOOR) for r in ctx.records], "k:", lw=1.5,
                 zorder=3, label="global vs the step clipped to the bounds")
         ax.set(yscale="log", xlabel="step", ylabel=label, title=f"{label}: measured update vs −lr·∇({ctx.records[0]['cost']})")
+        if ax is a and ctx.audit is None:
+            _windowed(ctx, a)
         ax.legend(fontsize=7)
     return fig
+
+
+def _windowed(ctx: Context, ax) -> None:
+    """Cumulative-update cosine over windows of K steps (hil/windows.py), at each window's last step."""
+    for K, style in ((10, "C3o-"), (50, "C4s-")):
+        rows = [(i, c) for i, c in windows.windowed_cosines(ctx.backend, ctx.measurements, ctx.backend.limits(),
+                                                            (K,))[K] if c is not None]
+        if rows:
+            ax.plot([i + 1 for i, _ in rows], [max(1.0 - c, FLOOR) for _, c in rows], style, ms=3, lw=1,
+                    label=f"Σ over {K} steps vs bounded, healthy devices")
 
 
 def scatter(ctx: Context, out: Path) -> str:

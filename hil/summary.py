@@ -7,6 +7,7 @@ import numpy as np
 from neurophys import invariants
 from neurophys.metrics import METRICS
 
+from . import windows
 from .context import Context
 
 
@@ -110,5 +111,7 @@ def summarize(ctx: Context, mode: str, mode_result: dict, final: dict) -> dict:
         "stat": mode_result.get("stat"),
         "sweep": mode_result.get("sweep"),
         "audit": audit_summary(ctx),
+        "windowed_cosine": (windows.summary(ctx.backend, ctx.measurements, ctx.backend.limits())
+                            if mode == "train" and ctx.audit is None and ctx.measurements else None),
         "time_s": time_split(recs),
     }

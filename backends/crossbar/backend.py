@@ -12,14 +12,22 @@ import numpy as np
 from neurophys.backend import Backend, UnsupportedGraph
 from neurophys.firmware_interface.emulator.board_config import MAX_SIDE
 from neurophys.ir.errors import ValidationError
+from neurophys.firmware_interface.capabilities import UPDATE_POLICIES_SINCE
+from neurophys.firmware_interface.errors import BoardException
+from neurophys.firmware_interface.protocol import MIXED_THRESHOLDS
 from neurophys.ir.graph import CIRCUIT_FAMILIES, Graph
 
 from . import circuit_layout, feedforward_layout
 from .circuit import CircuitOnBoard
 from .feedforward import FeedforwardOnBoard
 from .link import BoardLink
+from .update_policy import BUILT, POLICIES
 
 
+#: Mixed precision's default threshold (device steps), measured on the examples: on cl_iris (LOCAL_LEARN,
+#: χ on the board) 8 steps let most of the rule's back-and-forth cancel in χ — fewer pulses and no
+#: accuracy lost over 10 board seeds (bench/reram_seeds.py); UPDATE_OUTER's host-side χ uses one step.
+MIXED_DEFAULT_THRESHOLD = {"circuit": 8.0, "feedforward": 1.0}
 MAX_READS = 64  # beyond this averaging costs link time and buys little: read noise ÷ 8
 
 
@@ -28,14 +36,23 @@ class CrossbarBackend(Backend):
     families = CIRCUIT_FAMILIES + ("least_action",)
 
     def __init__(self, board: str | None = None, baudrate: int = 921600, scale: float | None = None,
-                 volts: float = 1.0, reads: int = 1, state_aware: bool | None = None, **options):
+                 volts: float = 1.0, reads: int = 1, state_aware: bool | None = None, update: str = "direct",
+                 calibrate: bool | None = None, threshold: float | None = None, **options):
         """`board`: /dev/ttyACM0, a pty path, socket://HOST:PORT or emu://?...; `scale`: siemens per
         unit of conductance/weight (default: fitted to the graph's initial parameters); `reads`:
         read-backs averaged per measurement of the conductances (read noise ÷ √reads);
-        `state_aware`: LOCAL_LEARN counts pulses with each device's step at its conductance
-        (default: when the board's firmware can; False: nominal steps, the devices' raw response)."""
+        `state_aware`: LOCAL_LEARN (and from firmware 1.3 UPDATE_OUTER) counts pulses with each
+        device's step at its conductance (default: when the board's firmware can; False: nominal
+        steps, the devices' raw response); `update`: direct, managed, mixed (update_policy.py);
+        `calibrate`: measure every device with CALIBRATE before programming (default: with managed
+        and mixed where the firmware has it, >= 1.3); `threshold`: mixed precision's pulse threshold
+        in device steps (1, 2, 4 or 8; default MIXED_DEFAULT_THRESHOLD of the graph's family)."""
         super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads,
-                         state_aware=state_aware, **options)
+                         state_aware=state_aware, update=update, calibrate=calibrate, threshold=threshold,
+                         **options)
+        self.check_update(update)
+        if threshold is not None and threshold not in MIXED_THRESHOLDS:
+            raise ValidationError("threshold", f"{threshold!r} is not one of {MIXED_THRESHOLDS} (device steps)")
         if board is None:
             raise ValidationError("board", "the crossbar backend needs a board URL (or use `neurophys hil`, "
                                            "which serves the emulator when no --board is given)")
@@ -49,8 +66,35 @@ class CrossbarBackend(Backend):
             self.link.close()
             raise ValidationError("state_aware", f"the board's firmware {caps.firmware_major}.{caps.firmware_minor} "
                                                  "has no state-aware pulse counts (firmware >= 1.1)")
+        if update != "direct" and not caps.update_policies:
+            self.link.close()
+            raise ValidationError("update", f"--update {update} needs firmware >= {UPDATE_POLICIES_SINCE[0]}."
+                                            f"{UPDATE_POLICIES_SINCE[1]} (update policies, CALIBRATE); the board has "
+                                            f"{caps.firmware_major}.{caps.firmware_minor}")
+        if calibrate is None:
+            self.options["calibrate"] = update != "direct" and caps.update_policies
+        elif calibrate and not caps.update_policies:
+            self.link.close()
+            raise ValidationError("calibrate", f"the board's firmware {caps.firmware_major}.{caps.firmware_minor} has "
+                                               "no CALIBRATE (firmware >= 1.3)")
         self.engine = None
+        self.calibration = None  # what CALIBRATE measured (firmware_interface.results.Calibration)
         self._theta = None  # the last read-back, valid until a command changes a conductance
+        self._pulse_steps = 0  # learning steps since the pulse counters were last read
+        self._pulses_at_compile = None
+
+    @staticmethod
+    def check_update(update: str, graph: Graph | None = None) -> None:
+        """Refuse an update policy that is unknown, not built, or (with `graph`) not one its family's
+        learning command takes — before a board is opened or a run folder written."""
+        if update not in POLICIES:
+            raise ValidationError("update", f"{update!r} is not an update policy (one of {', '.join(POLICIES)})")
+        if update not in BUILT:
+            raise ValidationError("update", f"{update!r} (Tiki-Taka v2: a second array per weight and a transfer "
+                                            f"schedule) is not built in this version; use one of {', '.join(BUILT)}")
+        if graph is not None and update == "managed" and graph.rule.family in CIRCUIT_FAMILIES:
+            raise ValidationError("update", "managed (aihwkit's update management) shapes UPDATE_OUTER's pulse trains; "
+                                            f"a {graph.rule.family} graph learns by LOCAL_LEARN: use direct or mixed")
 
     @staticmethod
     def board_shape(graph: Graph) -> tuple[int, int]:
@@ -69,13 +113,28 @@ class CrossbarBackend(Backend):
 
     def _build(self, graph: Graph) -> None:
         o = self.options
+        circuit = graph.rule.family in CIRCUIT_FAMILIES
+        self.check_update(o["update"], graph)
+        state_aware = o["state_aware"] if circuit else bool(o["state_aware"]) and self.link.caps.update_policies
+        threshold = o["threshold"] or MIXED_DEFAULT_THRESHOLD["circuit" if circuit else "feedforward"]
         with self.link.account(self.timing):
-            self.engine = (CircuitOnBoard(graph, self.link, o["scale"], o["volts"], state_aware=o["state_aware"])
-                           if graph.rule.family in CIRCUIT_FAMILIES
-                           else FeedforwardOnBoard(graph, self.link, o["scale"], o["volts"]))
+            self.engine = (CircuitOnBoard(graph, self.link, o["scale"], o["volts"], state_aware=state_aware,
+                                          mixed=threshold if o["update"] == "mixed" else None)
+                           if circuit
+                           else FeedforwardOnBoard(graph, self.link, o["scale"], o["volts"], update=o["update"],
+                                                   state_aware=state_aware, threshold=threshold))
+            if o["calibrate"]:
+                self.calibration = self.link.calibrate()
+                self.engine.devices = self.calibration
             self.engine.configure()
             self.engine.program(graph.params())
             self._theta = None
+            self._pulses_at_compile = self._pulse_totals()
+            self._pulse_steps = 0
+
+    def _pulse_totals(self) -> np.ndarray:
+        c = self.link.counters()
+        return c.pulses_up + c.pulses_down
 
     def _engine(self):
         if self.engine is None:
@@ -96,6 +155,7 @@ class CrossbarBackend(Backend):
             before = self._read()
             self._theta = None
             eng.learn(x, y)
+            self._pulse_steps += 1
             after = self._read()
             return {k: after[k] - before[k] for k in before}
 
@@ -105,6 +165,7 @@ class CrossbarBackend(Backend):
         with self.link.account(self.timing):
             self._theta = None
             eng.learn(np.asarray(x, float), np.asarray(y, float))
+            self._pulse_steps += 1
 
     def read_params(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The parameters at the flat positions `sample[name]`, read back by READ_DEVICES (firmware
@@ -140,9 +201,12 @@ class CrossbarBackend(Backend):
         out = {"board": {"model": caps.model_id, "rows": caps.rows, "cols": caps.cols, "board_id": caps.board_id,
                          "firmware": f"{caps.firmware_major}.{caps.firmware_minor}", "baud": caps.baud,
                          "dw_min_S": caps.dw_min, "g_range_S": [caps.g_min, caps.g_max]},
-               "reads_per_measurement": self.link.reads}
+               "reads_per_measurement": self.link.reads, "update": self.options["update"]}
         if self.engine is not None:
             out.update(self.engine.info())
+            out["pulses_per_device_per_step"] = self.pulse_rate()
+        if self.calibration is not None:
+            out["device_calibration"] = self.calibration.summary()
         return out
 
     def identity(self):
@@ -150,6 +214,34 @@ class CrossbarBackend(Backend):
         board reports zeros, which still catches nothing but never refuses a run). One HELLO,
         left out of the step's modelled link time: it is the harness's check, not the learning."""
         return self.link.board.identity()
+
+    def twin_graph(self, graph: Graph) -> Graph:
+        """The graph as the board hosts it (for the harness's twin): on a board larger than a resistor
+        network, plus the devices on its unused lines at their last read conductances."""
+        twin = getattr(self.engine, "twin", None)
+        return graph if twin is None else twin(graph)
+
+    def healthy(self, theta: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+        """Per parameter: do its devices respond and sit more than 5 % of their own range from a
+        bound, at the conductances θ stands for? From CALIBRATE's measurement; None without one."""
+        if self.calibration is None or self.engine is None:
+            return None
+        return self.engine.healthy(theta, self.calibration)
+
+    def pulse_rate(self) -> dict | None:
+        """Pulses the board applied (its counters) per device of the graph and learning step since
+        compile — what endurance pays — as mean and median over those devices."""
+        if self._pulses_at_compile is None or not self._pulse_steps:
+            return None
+        try:
+            with self.link.account(self.timing):
+                sent = self._pulse_totals() - self._pulses_at_compile
+        except BoardException:  # the link is gone (a failed run is still summarised): counters unknown
+            return None
+        used = self.engine.device_mask(sent.shape)
+        per = sent[used] / self._pulse_steps
+        return {"mean": float(per.mean()), "median": float(np.median(per)), "steps": self._pulse_steps,
+                "devices": int(used.sum())}
 
     def limits(self):
         return {} if self.engine is None else self.engine.limits()

@@ -16,15 +16,18 @@ from neurophys.ir.errors import ValidationError
 from neurophys.ir.graph import Graph
 
 from .circuit_layout import CircuitLayout, layout
+from .circuit_twin import extra_devices, twin_graph
 from .conductance import PROGRAM_ITERS, ConductanceScale, calibration_report
 from .link import BoardLink
 
 
 class CircuitOnBoard:
     def __init__(self, graph: Graph, link: BoardLink, scale: float | None = None, volts: float = 1.0,
-                 program_tol: float | None = None, state_aware: bool = True):
+                 program_tol: float | None = None, state_aware: bool = True, mixed: float | None = None):
+        """`mixed`: the mixed-precision threshold (in device steps) of LOCAL_LEARN, None for direct."""
         caps = link.caps
-        self.graph, self.link, self.state_aware = graph, link, state_aware
+        self.graph, self.link, self.state_aware, self.mixed = graph, link, state_aware, mixed
+        self.devices = None  # Calibration, once measured (the board uses its own copy)
         self.layout: CircuitLayout = layout(graph, caps.rows, caps.cols)
         k0 = np.concatenate([c.conductance for c in graph.couplings])
         self.scale = (ConductanceScale(scale, volts) if scale is not None
@@ -34,8 +37,21 @@ class CircuitOnBoard:
 
     # -- parameters ---------------------------------------------------------------------------
     def read(self) -> dict[str, np.ndarray]:
-        g = self.link.read_window(self.layout.window)
+        """The graph's conductances. On a board with lines the graph does not use, the whole array is
+        read (the devices beyond the graph's edges conduct too: the twin needs them)."""
+        if extra_devices(self.layout):
+            g = self.board_g = self.link.read_window((self.link.caps.rows, self.link.caps.cols))
+        else:
+            g = self.link.read_window(self.layout.window)
         return {name: self.scale.from_device(g[r, c]) for name, (r, c) in self.layout.cells.items()}
+
+    def twin(self, graph: Graph) -> Graph:
+        """The network the board relaxes and learns on: `graph` plus, on a larger board, its unused lines
+        and every other device that conducts, at the conductances of the last read."""
+        g = getattr(self, "board_g", None)
+        if not extra_devices(self.layout) or g is None:
+            return graph
+        return twin_graph(graph, self.layout, g, self.scale.siemens_per_unit)
 
     def read_params(self, sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The parameters at the given flat positions, by one READ_DEVICES of their devices."""
@@ -57,6 +73,18 @@ class CircuitOnBoard:
             target[r, c] = np.clip(g, caps.g_min, caps.g_max)
         res = self.link.program(target, (0, 0), tol=self.tol, max_iters=PROGRAM_ITERS)
         self.calibration = calibration_report(res, target, self.tol, caps.dw_min, self.scale.siemens_per_unit, clipped)
+
+    def device_mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """The devices that are edges of the graph, on a board of `shape`."""
+        mask = np.zeros(shape, bool)
+        for r, c in self.layout.cells.values():
+            mask[r, c] = True
+        return mask
+
+    def healthy(self, theta: dict, cal) -> dict[str, np.ndarray]:
+        """Calibration's verdict on each edge's device at the conductance θ puts it."""
+        return {name: cal.healthy(self.scale.to_device(theta[name]), index=(r, c))
+                for name, (r, c) in self.layout.cells.items()}
 
     # -- the board's physics --------------------------------------------------------------------
     def configure(self) -> None:
@@ -82,6 +110,8 @@ class CircuitOnBoard:
         r, s, v, B = self.graph.rule, self.scale.siemens_per_unit, self.scale.volts_per_unit, len(x)
         targets = y * v
         lean = {"states": False} if self.link.caps.device_reads else {}
+        if self.mixed is not None:
+            lean["mixed"] = self.mixed
         if r.family == "coupled_learning":
             self.link.local_learn("cl", self.layout.outputs, targets, alpha=s * r.lr / (v * v * B), eta=r.eta,
                                   inputs=self._drive(x), state_aware=self.state_aware, **lean)
@@ -123,7 +153,9 @@ class CircuitOnBoard:
                                     "device bound; the harness clips the twin's updates to the same range"},
                 "learning": "LOCAL_LEARN on the board (free + clamped/nudged states, Δg per device); "
                             "the host sends inputs and targets and computes nothing of the update",
-                "pulse_counts": "state-aware (each device's step at its conductance)" if self.state_aware
-                                else "nominal (dw_min per pulse)",
+                "pulse_counts": (f"mixed precision: Δg accumulated per device in the board's RAM, whole steps "
+                                 f"pulsed from {self.mixed} step" if self.mixed is not None
+                                 else "state-aware (each device's step at its conductance)" if self.state_aware
+                                 else "nominal (dw_min per pulse)"),
                 "calibration": self.calibration}
 

@@ -19,15 +19,20 @@ from neurophys.ir.graph import Graph, topological_order
 from .conductance import PROGRAM_ITERS, DifferentialPair, calibration_report
 from .feedforward_layout import FeedforwardLayout, Tile, layout
 from .link import BoardLink
+from .update_policy import HostAccumulator, managed_trains
 
 TINY = 1e-300
 
 
 class FeedforwardOnBoard:
     def __init__(self, graph: Graph, link: BoardLink, scale: float | None = None, volts: float = 1.0,
-                 program_tol: float | None = None):
+                 program_tol: float | None = None, update: str = "direct", state_aware: bool = False,
+                 threshold: float = 1.0):
         caps = link.caps
         self.graph, self.link, self.volts = graph, link, volts
+        self.update, self.state_aware, self.threshold = update, state_aware, threshold
+        self.devices = None  # Calibration, once measured: pairs centred on their symmetric points
+        self.chi = None  # host-side accumulators of the mixed policy
         self.layout: FeedforwardLayout = layout(graph, caps.rows, caps.cols)
         w0 = np.concatenate([np.ravel(v) for v in graph.params().values()])
         self.pair = (DifferentialPair(scale, 0.5 * (caps.g_min + caps.g_max)) if scale is not None
@@ -74,6 +79,7 @@ class FeedforwardOnBoard:
     def program(self, params: dict[str, np.ndarray]) -> None:
         caps = self.link.caps
         target = np.full(self.layout.window, self.pair.g_ref)
+        centre = self._centres()
         clipped = 0
         for t in self.layout.tiles:
             rows = [(slice(0, t.n_src), np.asarray(params[t.coupling], float).T)]
@@ -81,11 +87,52 @@ class FeedforwardOnBoard:
                 rows.append((self.layout.bias_row, np.asarray(params[t.bias], float)))
             for r, w in rows:
                 gp, gm = self.pair.to_device(w)
+                shift = centre[r, t.col0:t.col0 + 2 * t.n_dst:2] - self.pair.g_ref
+                gp, gm = gp + shift, gm + shift
                 clipped += int(((gp > caps.g_max) | (gm < caps.g_min) | (gp < caps.g_min) | (gm > caps.g_max)).sum())
                 target[r, t.col0:t.col0 + 2 * t.n_dst:2] = np.clip(gp, caps.g_min, caps.g_max)
                 target[r, t.col0 + 1:t.col0 + 2 * t.n_dst:2] = np.clip(gm, caps.g_min, caps.g_max)
         res = self.link.program(target, (0, 0), tol=self.tol, max_iters=PROGRAM_ITERS)
         self.calibration = calibration_report(res, target, self.tol, caps.dw_min, self.pair.siemens_per_unit, clipped)
+
+    def _centres(self) -> np.ndarray:
+        """Per column pair, the conductance w = 0 is written around: g_ref, or once the devices are
+        calibrated the mean of the pair's two symmetric points (each device then starts where its up
+        and down steps are equal, and w = (G+ − G−)/s is unchanged). On both columns of the pair."""
+        nr, nc = self.layout.window
+        if self.devices is None:
+            return np.full((nr, nc), self.pair.g_ref)
+        sym = self.devices.g_sym[:nr, :nc]
+        mid = 0.5 * (sym[:, 0::2] + sym[:, 1::2])
+        return np.clip(np.repeat(mid, 2, axis=1)[:, :nc], self.link.caps.g_min, self.link.caps.g_max)
+
+    def device_mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """The devices that hold a weight or bias (both of each pair), on a board of `shape`."""
+        mask = np.zeros(shape, bool)
+        for t in self.layout.tiles:
+            mask[:t.n_src, t.cols] = True
+            if t.bias:
+                mask[self.layout.bias_row, t.cols] = True
+        return mask
+
+    def healthy(self, theta: dict, cal) -> dict[str, np.ndarray]:
+        """Calibration's verdict on both devices of each pair at the conductances θ puts them."""
+        centre = self._centres()
+        out = {}
+        for t in self.layout.tiles:
+            rows = [(t.coupling, np.arange(t.n_src), np.asarray(theta[t.coupling], float).T)]
+            if t.bias:
+                rows.append((t.bias, np.array([self.layout.bias_row]), np.asarray(theta[t.bias], float)[None, :]))
+            for name, r, w in rows:
+                cp = t.col0 + 2 * np.arange(t.n_dst)
+                half = 0.5 * self.pair.siemens_per_unit * w
+                ok = (cal.healthy(centre[r][:, cp] + half, index=np.ix_(r, cp))
+                      & cal.healthy(centre[r][:, cp + 1] - half, index=np.ix_(r, cp + 1)))
+                out[name] = ok.T if name == t.coupling else ok[0]
+        return out
+
+    def limits_w(self) -> float:
+        return self.pair.w_max(self.link.caps.g_min, self.link.caps.g_max)
 
     def configure(self) -> None:
         """MVM, MVM_T and UPDATE_OUTER set their own lines; nothing to configure."""
@@ -135,6 +182,8 @@ class FeedforwardOnBoard:
         caps, lr, B = self.link.caps, self.graph.rule.lr, len(x)
         a, d = self.fields(x, y)
         s = self.pair.siemens_per_unit
+        if self.update == "mixed":
+            return self._learn_mixed(a, d, s * lr / (2 * B))
         for b in range(B):
             for t in self.layout.tiles:
                 xr = np.zeros(caps.rows)
@@ -144,6 +193,12 @@ class FeedforwardOnBoard:
                 dc = np.zeros(caps.cols)
                 dc[t.col0:t.col0 + 2 * t.n_dst:2] = d[t.dst][b]
                 dc[t.col0 + 1:t.col0 + 2 * t.n_dst:2] = -d[t.dst][b]
+                if self.update == "managed":
+                    trains = managed_trains(xr, dc, s * lr / (2 * B), caps.dw_min, caps.max_bl)
+                    if trains is not None:
+                        px, pd, lr_b, bl = trains
+                        self.pulses += self.link.update_outer(px, pd, lr_b, bl=bl, state_aware=self.state_aware).pulses
+                    continue
                 xm, dm = float(np.abs(xr).max()), float(np.abs(dc).max())
                 if xm == 0.0 or dm == 0.0:
                     continue
@@ -151,7 +206,31 @@ class FeedforwardOnBoard:
                 cap = caps.dw_min * caps.max_bl
                 n = int(np.ceil(lr_b / cap))
                 for _ in range(n):
-                    self.pulses += self.link.update_outer(xr / xm, dc / dm, lr_b / n).pulses
+                    self.pulses += self.link.update_outer(xr / xm, dc / dm, lr_b / n,
+                                                          state_aware=self.state_aware).pulses
+
+    def _learn_mixed(self, a: dict, d: dict, lr_s: float) -> None:
+        """Mixed precision with χ on the host: the batch's ΔG = −lr_s·Σ_b x_b d_bᵀ per tile is
+        computed digitally, added to each device's accumulator, and only whole device steps are sent,
+        by one PULSE over the window (counts beyond the board's limit stay in χ)."""
+        caps = self.link.caps
+        nr, nc = self.layout.window
+        if self.chi is None:
+            dw = (self.devices.dw[:nr, :nc] if self.devices is not None else np.full((nr, nc), caps.dw_min))
+            self.chi = HostAccumulator(dw, self.threshold, caps.max_pulse_count)
+        dG = np.zeros((nr, nc))
+        for t in self.layout.tiles:
+            xs = np.zeros((len(a[t.src]), nr))
+            xs[:, :t.n_src] = a[t.src]
+            if t.bias:
+                xs[:, self.layout.bias_row] = 1.0
+            outer = -lr_s * xs.T @ d[t.dst]  # (rows, n_dst): ΔG+ ; ΔG− is its negative
+            dG[:, t.col0:t.col0 + 2 * t.n_dst:2] += outer
+            dG[:, t.col0 + 1:t.col0 + 2 * t.n_dst:2] -= outer
+        stuck = self.devices.stuck[:nr, :nc] if self.devices is not None else None
+        n = self.chi.pulses(dG, stuck)
+        if n.any():
+            self.pulses += self.link.pulse(n)
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
         a = input_rates(self.graph, x)
@@ -161,7 +240,7 @@ class FeedforwardOnBoard:
 
     def limits(self) -> dict[str, tuple[float, float]]:
         """Every weight and bias is a differential pair: |w| ≤ w_max."""
-        w = self.pair.w_max(self.link.caps.g_min, self.link.caps.g_max)
+        w = self.limits_w()
         return {name: (-w, w) for name in self.graph.params()}
 
     def info(self) -> dict:
@@ -173,6 +252,12 @@ class FeedforwardOnBoard:
                             "weight_per_pulse": caps.dw_min / self.pair.siemens_per_unit},
                 "on_host": "activations f(z), f′(z), the cost derivative ∂loss/∂a, and scaling of drive vectors "
                            "into the DAC range; W·a by MVM and Wᵀ·δ by MVM_T on the board",
-                "learning": "UPDATE_OUTER on the board: stochastic coincident pulse trains per sample and tile, "
-                            "E[ΔW] = −lr·δ·aᵀ/B; the host never computes ΔW",
+                "learning": {"direct": "UPDATE_OUTER on the board: stochastic coincident pulse trains per sample "
+                                       "and tile, E[ΔW] = −lr·δ·aᵀ/B; the host never computes ΔW",
+                             "managed": "UPDATE_OUTER per sample and tile with aihwkit's update and bit-length "
+                                        "management (BL and train probabilities chosen per outer product)",
+                             "mixed": "mixed precision: ΔW of the batch accumulated per device on the host (χ), "
+                                      "whole device steps sent by PULSE"}[self.update],
+                "pulse_trains": "state-aware (each device's step at its conductance)" if self.state_aware
+                                else "nominal (dw_min per pulse)",
                 "calibration": self.calibration, "pulses_sent": self.pulses}

@@ -15,9 +15,10 @@ from .devices import DeviceConfig
 
 def response_factor(config: DeviceConfig, x: np.ndarray, up: np.ndarray) -> np.ndarray:
     """Step factor at the relative state x = (g − g_lo)/(g_hi − g_lo): 1 (constant), the distance
-    to the bound the pulse moves towards (soft bounds), or the measured table (piecewise)."""
+    to the bound the pulse moves towards (soft bounds, 2(1 − x) up and 2x down: 1 at the middle of
+    the range, where aihwkit's w = 0 is, so dw_min is the step there), or the measured table (piecewise)."""
     if config.response == "soft_bounds":
-        return np.where(up, 1.0 - x, x)
+        return np.where(up, 2.0 * (1.0 - x), 2.0 * x)
     if config.response == "piecewise":
         f_up = np.interp(x, np.linspace(0, 1, len(config.piecewise_up)), config.piecewise_up)
         f_down = np.interp(x, np.linspace(0, 1, len(config.piecewise_down)), config.piecewise_down)
@@ -57,14 +58,14 @@ class Crossbar:
     def _pulse_closed_form(self, counts: np.ndarray) -> None:
         """n pulses of one sign at once. Constant step: the steps never change sign, so clipping
         the sum once equals clipping after each pulse. Soft bounds: each pulse shrinks the distance
-        to the bound it moves towards by the factor 1 − dw/(g_hi − g_lo), so n pulses by its n-th power."""
+        to the bound it moves towards by the factor 1 − 2·dw/(g_hi − g_lo), so n pulses by its n-th power."""
         n, up = np.abs(counts), counts > 0
         g, lo, hi = self.g, self.g_lo, self.g_hi
         if self.config.response == "constant_step":
             new = g + np.where(up, self.dw_up, -self.dw_down) * n
         else:
             span = hi - lo
-            shrink = np.maximum(0.0, 1.0 - np.where(up, self.dw_up, self.dw_down) / span) ** n
+            shrink = np.maximum(0.0, 1.0 - 2.0 * np.where(up, self.dw_up, self.dw_down) / span) ** n
             new = np.where(up, hi - (hi - g) * shrink, lo + (g - lo) * shrink)
         np.copyto(g, np.clip(new, lo, hi), where=n > 0)
 

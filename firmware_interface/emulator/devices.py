@@ -35,7 +35,7 @@ class DeviceConfig:
     response: str = "constant_step"
     g_min: float = 1e-6  # nominal lower bound, S
     g_max: float = 1e-4  # nominal upper bound, S
-    dw_min: float = 1e-7  # nominal step per pulse, S
+    dw_min: float = 1e-7  # nominal step per pulse, S (soft bounds: at mid-range, aihwkit's w = 0)
     dw_min_dtod: float = 0.0  # device-to-device spread of the step (relative std)
     dw_min_std: float = 0.0  # cycle-to-cycle spread of each step (relative std)
     up_down: float = 0.0  # asymmetry: up step × (1 + up_down), down step × (1 − up_down)
@@ -104,7 +104,7 @@ ideal = DeviceConfig(name="ideal", analog_update=True)
 reram = DeviceConfig(
     name="reram",
     response="soft_bounds",
-    dw_min=0.5e-6,
+    dw_min=0.25e-6,  # at mid-range (aihwkit's w = 0); 0.5 µS at the lower bound going up
     dw_min_dtod=0.3,
     dw_min_std=0.3,
     up_down=0.01,

@@ -19,11 +19,13 @@ from ..capabilities import Capabilities, SessionInfo, encode_hello
 from ..codec import Reader, Writer
 from ..errors import MalformedFrame
 from ..framing import BadFrame, Frame, FrameDecoder, Reassembler, fragment
-from ..protocol import (FREE_ONLY, MAX_FRAGMENTS, MAX_TOKEN, MIN_FRAME, MIN_STEP_FACTOR, NO_STATES, RECORDED, REPLY_BIT,
-                        REPORT_PULSES, SESSIONLESS, STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status, largest_reply)
+from ..protocol import (CALIBRATION_BYTES, FREE_ONLY, MAX_FRAGMENTS, MAX_TOKEN, MIN_FRAME, MIN_STEP_FACTOR, MIXED,
+                        MIXED_THRESHOLD_SHIFT, MIXED_THRESHOLDS, NO_STATES, RECORDED, REPLY_BIT, REPORT_PULSES,
+                        SESSIONLESS, STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status, largest_reply)
 from .board_config import BoardConfig
 from .crossbar import Crossbar, response_factor
 from .network import Network, NoReference, solve
+from .step_model import StepModel
 
 
 def drop_squares_difference(V0: np.ndarray, V1: np.ndarray, R: int) -> np.ndarray:
@@ -115,6 +117,8 @@ class Firmware:
         }
         if self.caps.device_reads:
             self._handlers[Msg.READ_DEVICES] = self._read_devices
+        if self.caps.update_policies:
+            self._handlers[Msg.CALIBRATE] = self._calibrate
         if not self.caps.sessions:
             del self._handlers[Msg.BYE]
         self._reply_window = c.max_window if self.caps.sessions else 1
@@ -126,6 +130,8 @@ class Firmware:
         self.modes = np.zeros(self.R + self.C, np.uint8)
         self.volts = np.zeros(self.R + self.C)
         self._reply_max = self.config.max_payload
+        self.steps = StepModel(self.config.device, self.R, self.C)  # RAM: calibration is lost on reset
+        self.chi = np.zeros((self.R, self.C))  # RAM: mixed-precision accumulators of LOCAL_LEARN
         self._decoder.reset()
         self._assembly.reset()
 
@@ -249,6 +255,21 @@ class Firmware:
         if not 1 <= k <= self.caps.max_batch:
             raise CommandError(Status.ENVELOPE, f"batch {k} outside 1..{self.caps.max_batch}")
 
+    def _round(self, values: np.ndarray) -> np.ndarray:
+        """Stochastic rounding to integers (E[round(v)] = v), capped at max_pulse_count."""
+        floor = np.floor(values)
+        n = (floor + (self.crossbar.noise.random(values.shape) < values - floor)).astype(np.int64)
+        return np.clip(n, -self.caps.max_pulse_count, self.caps.max_pulse_count)
+
+    def _read_all(self, reads: int = 1) -> tuple[np.ndarray, float]:
+        """The board's view of the whole array, averaged over `reads` conversions, and the time taken."""
+        seen = np.mean([self._read_g((slice(None), slice(None)))[1] for _ in range(reads)], axis=0)
+        return seen, self._t_convert(self.R * reads)
+
+    def _apply_pulses(self, n: np.ndarray) -> None:
+        self.crossbar.pulse(n)
+        self.nv.count_pulses(n)
+
     def _apply_dg(self, dg: np.ndarray, state_aware: bool = False) -> tuple[np.ndarray, float]:
         """Δg → device: exact on analog (ideal) models, else stochastically rounded pulses of the
         nominal step — or, `state_aware`, of the step the nominal response gives at each device's
@@ -265,12 +286,27 @@ class Firmware:
             x = np.clip((seen - d.g_min) / (d.g_max - d.g_min), 0.0, 1.0)
             step *= np.maximum(response_factor(d, x, dg > 0), MIN_STEP_FACTOR)
             t_read = self._t_convert(self.R)
-        steps = dg / step
-        floor = np.floor(steps)
-        n = (floor + (self.crossbar.noise.random(dg.shape) < steps - floor)).astype(np.int64)
-        n = np.clip(n, -self.caps.max_pulse_count, self.caps.max_pulse_count)
-        self.crossbar.pulse(n)
-        self.nv.count_pulses(n)
+        n = self._round(dg / step)
+        self._apply_pulses(n)
+        return n, t_read
+
+    def _apply_mixed(self, dg: np.ndarray, threshold: float) -> tuple[np.ndarray, float]:
+        """Mixed precision (firmware 1.3): Δg joins each device's accumulator χ; a device whose |χ|
+        reaches `threshold` of its expected step (its own, measured by CALIBRATE, at its present
+        conductance) gets the whole steps χ holds, and χ keeps the rest. χ is held to the device's
+        headroom (nothing accumulates towards a bound it is within BOUND_MARGIN of) and stuck
+        devices get nothing: pulses go only where they move a device."""
+        if self.config.device.analog_update:
+            return self._apply_dg(dg)
+        g, t_read = self._read_all()
+        down, up = self.steps.headroom(g)
+        chi = np.where(self.steps.stuck, 0.0, np.clip(self.chi + dg, down, up))
+        step = self.steps.step(g, chi > 0)
+        q = np.abs(chi) / step
+        n = np.where(q >= threshold, np.floor(q - threshold) + 1, 0).astype(np.int64)
+        n = np.minimum(n, self.caps.max_pulse_count) * np.sign(chi).astype(np.int64)
+        self.chi = chi - n * step
+        self._apply_pulses(n)
         return n, t_read
 
     # -- handlers: (msg, reader) → (reply body after exec_us, execution time) ----------------------
@@ -364,6 +400,61 @@ class Firmware:
         rows = np.unique(index // self.C).size  # rows are converted one after another, a row's columns at once
         return Writer().array(codes, "u2").bytes(), self._t_convert(rows)
 
+    def _calibrate(self, msg, r):
+        """CALIBRATE (firmware 1.3): for rows r0..r0+nr−1, `segments` runs of +N pulses then as many of
+        −N, each device read (averaged over `reads` conversions) before and after every run; a line
+        through (mid conductance, mean step) per direction gives each device's bounds, symmetric
+        point and step there (see StepModel). The fit is kept in RAM for the firmware's own update
+        rules, and every device is left write-verified at its symmetric point."""
+        r0, nr, n_pulses, segments, reads = r.get("u16"), r.get("u16"), r.get("u16"), r.get("u8"), r.get("u8")
+        r.end()
+        if nr < 1 or r0 + nr > self.R:
+            raise CommandError(Status.BAD_ARGUMENT, f"rows {r0}+{nr} outside 0..{self.R - 1}")
+        most = (largest_reply(self.R, self.C, self.caps.max_batch, self.caps.max_payload) - 8) // (CALIBRATION_BYTES * self.C)
+        if nr > most:
+            raise CommandError(Status.ENVELOPE, f"{nr} rows: the reply holds at most {most} rows of {self.C} devices")
+        if not 1 <= n_pulses <= self.caps.max_pulse_count:
+            raise CommandError(Status.ENVELOPE, f"pulses per run {n_pulses} outside 1..{self.caps.max_pulse_count}")
+        if not 2 <= segments <= 16:
+            raise CommandError(Status.BAD_ARGUMENT, f"segments {segments} outside 2..16 (a line needs two points)")
+        if not 1 <= reads <= 64:
+            raise CommandError(Status.BAD_ARGUMENT, f"reads {reads} outside 1..64")
+        rows = slice(r0, r0 + nr)
+        window = (rows, slice(None))
+        width = self.config.timing.pulse_width_ns
+
+        def read():
+            return np.mean([self._read_g(window)[1] for _ in range(reads)], axis=0)
+
+        exec_s, sent = 0.0, 0
+        runs = {}
+        g = read()
+        for direction in (1, -1):
+            mids, steps = [], []
+            for _ in range(segments):
+                n = np.zeros((self.R, self.C), np.int64)
+                n[rows] = direction * n_pulses
+                self._apply_pulses(n)
+                sent += int(np.abs(n).sum())
+                exec_s += self._t_pulses(n[rows], width)
+                after = read()
+                mids.append(0.5 * (g + after))
+                steps.append((after - g) / n_pulses)
+                g = after
+            runs[direction] = (np.array(mids), np.array(steps))
+        exec_s += self._t_convert(nr * reads * (2 * segments + 1))
+        self.steps.fit(rows, *runs[1], *runs[-1])
+        m = self.steps
+        target = np.zeros((self.R, self.C))
+        target[rows] = m.g_sym[rows]
+        _, _, pulses, t_prog = self._write_verify(window, target, 0.5 * float(np.median(m.dw[rows])),
+                                                  self.caps.max_program_iters // 5)
+        codes = lambda v: np.rint(np.clip(v, 0, 65535 * self.caps.g_lsb) / self.caps.g_lsb).astype(np.uint16)
+        body = (Writer().put("u32", sent + pulses).put("u32", int(m.stuck[rows].sum()))
+                .array(codes(m.g_lo[rows]), "u2").array(codes(m.g_sym[rows]), "u2").array(codes(m.g_hi[rows]), "u2")
+                .array(m.dw[rows].astype(np.float32), "f4").array(m.flags[rows], "u1"))
+        return body.bytes(), exec_s + t_prog
+
     def _program(self, msg, r):
         window = self._window(r)
         tol, iters = r.get("u16"), r.get("u16")
@@ -375,22 +466,50 @@ class Firmware:
             raise CommandError(Status.ENVELOPE, f"target codes outside the programmable range {lo:.0f}..{hi:.0f}")
         if not 1 <= iters <= self.caps.max_program_iters:
             raise CommandError(Status.ENVELOPE, f"max iterations {iters} outside 1..{self.caps.max_program_iters}")
-        target, tol_s = target_codes * self.caps.g_lsb, tol * self.caps.g_lsb
+        target = np.zeros((self.R, self.C))
+        target[window] = target_codes * self.caps.g_lsb
+        it, off, total, exec_s = self._write_verify(window, target, tol * self.caps.g_lsb, iters)
+        codes = np.rint(self._last_verify / self.caps.g_lsb).astype(np.uint16)
+        body = Writer().put("u16", it).put("u32", int(off.sum())).put("u32", total).array(codes, "u2")
+        return body.bytes(), exec_s
+
+    #: firmware 1.3 averages this many conversions per verify read of PROGRAM
+    VERIFY_READS = 4
+
+    def _write_verify(self, window, target: np.ndarray, tol_s: float, iters: int):
+        """Read, pulse the devices outside `tol_s` towards `target` (whole-array coordinates), repeat.
+        Before 1.3: Δg in nominal steps (dw_min per pulse). From 1.3 (adaptive): verify reads averaged
+        over VERIFY_READS conversions and Δg counted in each device's own expected step at its present
+        conductance (CALIBRATE's fit, else the nominal response), so a soft-bounds device far from the
+        middle of its range gets the pulses it needs instead of a fixed fraction of them."""
+        adaptive = self.caps.update_policies and not self.config.device.analog_update
+        reads = self.VERIFY_READS if adaptive else 1
+        nr = window[0].stop - window[0].start if isinstance(window[0], slice) else 1
         exec_s, total = 0.0, 0
         for it in range(1, iters + 1):
-            codes, seen = self._read_g(window)
-            exec_s += self._t_convert(shape[0])
-            err = target - seen
+            seen = np.mean([self._read_g(window)[1] for _ in range(reads)], axis=0)
+            exec_s += self._t_convert(nr * reads)
+            err = target[window] - seen
             off = np.abs(err) > tol_s
+            self._last_verify = seen
             if not off.any() or it == iters:
                 break
             dg = np.zeros((self.R, self.C))
             dg[window] = np.where(off, err, 0.0)
-            n, _ = self._apply_dg(dg)
+            if adaptive:
+                g = np.full((self.R, self.C), self.caps.g_min)
+                g[window] = seen
+                q = dg / self.steps.step(g, dg > 0)
+                # nearest whole steps; a device less than half a step off gets one with probability |q|
+                n = np.where(np.abs(q) >= 0.5, np.clip(np.rint(q), -self.caps.max_pulse_count,
+                                                       self.caps.max_pulse_count), self._round(q)).astype(np.int64)
+                n[self.steps.stuck] = 0
+                self._apply_pulses(n)
+            else:
+                n, _ = self._apply_dg(dg)
             total += int(np.abs(n).sum())
             exec_s += self._t_pulses(n, self.config.timing.pulse_width_ns)
-        body = Writer().put("u16", it).put("u32", int(off.sum())).put("u32", total).array(codes, "u2")
-        return body.bytes(), exec_s
+        return it, off, total, exec_s
 
     def _pulse(self, msg, r):
         window = self._window(r)
@@ -416,8 +535,11 @@ class Firmware:
         lr, bl, flags = r.get("f64"), r.get("u16"), r.get("u8")
         x, d = r.array("i2", self.R), r.array("i2", self.C)
         r.end()
-        if flags & ~REPORT_PULSES:
-            raise CommandError(Status.BAD_ARGUMENT, f"flags 0x{flags:02x}: only bit0 (report pulses) is defined")
+        known = REPORT_PULSES | (STATE_AWARE if self.caps.update_policies else 0)
+        if flags & ~known:
+            raise CommandError(Status.BAD_ARGUMENT, f"flags 0x{flags:02x}: unknown bits for firmware "
+                               f"{self.caps.firmware_major}.{self.caps.firmware_minor} (bit0 report pulses"
+                               f"{', bit1 state-aware' if self.caps.update_policies else ''})")
         if not 1 <= bl <= self.caps.max_bl:
             raise CommandError(Status.ENVELOPE, f"BL {bl} outside 1..{self.caps.max_bl}")
         if (x == -32768).any() or (d == -32768).any():
@@ -429,14 +551,34 @@ class Firmware:
         rows = noise.random((bl, self.R)) < a * np.abs(x) / UNIT_CODE
         cols = noise.random((bl, self.C)) < a * np.abs(d) / UNIT_CODE
         coincidences = np.rint(rows.T.astype(float) @ cols.astype(float)).astype(np.int64)  # BLAS; exact (≤ bl)
-        n = -np.sign(x)[:, None].astype(np.int64) * np.sign(d)[None, :] * coincidences
-        self.crossbar.pulse(n)
-        self.nv.count_pulses(n)
+        sign = -np.sign(x)[:, None].astype(np.int64) * np.sign(d)[None, :]
+        t = self.config.timing
+        exec_s = bl * (t.pulse_width_ns + t.pulse_gap_ns) * 1e-9
+        if flags & STATE_AWARE and not self.config.device.analog_update:
+            n, t_read = self._state_aware_trains(coincidences, sign)
+            exec_s += t_read + self._t_pulses(n, t.pulse_width_ns)
+        else:
+            n = sign * coincidences
+            self._apply_pulses(n)
         body = Writer().put("u32", int(np.abs(n).sum()))
         if flags & REPORT_PULSES:
             body.sparse(n)
-        t = self.config.timing
-        return body.bytes(), bl * (t.pulse_width_ns + t.pulse_gap_ns) * 1e-9
+        return body.bytes(), exec_s
+
+    def _state_aware_trains(self, coincidences: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, float]:
+        """UPDATE_OUTER flag bit1 (firmware 1.3): each coincidence becomes dw_min/step pulses on
+        average (stochastically rounded), the step being the device's own expected step at its
+        conductance in the pulse's direction (one array read), so E[ΔG] = −lr·x dᵀ on soft-bounds
+        devices too. Devices within BOUND_MARGIN of the bound they would move towards, and stuck
+        ones, get none: they would not move."""
+        g, t_read = self._read_all()
+        up = sign > 0
+        down_room, up_room = self.steps.headroom(g)
+        blocked = self.steps.stuck | np.where(up, up_room <= 0, down_room >= 0)
+        per = self.caps.dw_min / self.steps.step(g, up)
+        n = np.where(blocked | (coincidences == 0), 0, sign * self._round(coincidences * per))
+        self._apply_pulses(n)
+        return n, t_read
 
     def _local_learn(self, msg, r):
         mode, flags, param, alpha = r.get("u8"), r.get("u8"), r.get("f64"), r.get("f64")
@@ -448,7 +590,8 @@ class Firmware:
         if mode not in (LearnMode.CL, LearnMode.EP):
             raise CommandError(Status.BAD_ARGUMENT, f"mode {mode} is neither CL (0) nor EP (1)")
         lean = FREE_ONLY | NO_STATES if self.caps.device_reads else 0
-        if flags & ~(REPORT_PULSES | (STATE_AWARE if self.caps.state_aware_learning else 0) | lean):
+        mixed = MIXED | (3 << MIXED_THRESHOLD_SHIFT) if self.caps.update_policies else 0
+        if flags & ~(REPORT_PULSES | (STATE_AWARE if self.caps.state_aware_learning else 0) | lean | mixed):
             raise CommandError(Status.BAD_ARGUMENT, f"flags 0x{flags:02x}: unknown bits for firmware "
                                f"{self.caps.firmware_major}.{self.caps.firmware_minor}")
         if mode == LearnMode.CL and not (np.isfinite(param) and 0 < param <= 1):
@@ -499,6 +642,9 @@ class Firmware:
             raise CommandError(Status.NOT_CONFIGURED, str(exc)) from None
         if free_only:
             n, t_read = np.zeros((R, C), np.int64), 0.0
+        elif flags & MIXED:
+            threshold = MIXED_THRESHOLDS[(flags >> MIXED_THRESHOLD_SHIFT) & 3]
+            n, t_read = self._apply_mixed(scale * drop_squares_difference(V0, V1, R), threshold)
         else:
             n, t_read = self._apply_dg(scale * drop_squares_difference(V0, V1, R), bool(flags & STATE_AWARE))
         body = Writer().put("u32", int(np.abs(n).sum())).put("u16", floating.size).put("u16", k)

@@ -1,0 +1,86 @@
+"""What the firmware believes one pulse does to each device (firmware 1.3): the nominal response from
+HELLO until CALIBRATE has measured the devices, then a per-device fit.
+
+The fit is linear in g per direction, step_up(g) = p_up + q_up·g and step_down(g) = p_dn + q_dn·g:
+exact for soft bounds (p_up + q_up·g = a_up·(g_hi − g)) and for constant steps (q = 0), and a fair
+first-order model of a measured (piecewise) response. From it come each device's bounds (where a
+step vanishes), its symmetric point (where up and down steps are equal: aihwkit's w = 0 of that
+device) and its step there. Kept in RAM: a reset forgets it, the host calibrates again.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..protocol import BOUND_MARGIN, MIN_STEP_FACTOR
+from .crossbar import response_factor
+from .devices import DeviceConfig
+
+#: Calibration flag bits per device.
+STUCK = 0x01  # no measurable response: the firmware sends it no pulses
+NOMINAL_BOUNDS = 0x02  # the step does not vanish inside the measured span: bounds are the nominal ones
+
+
+class StepModel:
+    """Per-device arrays of the whole board; devices not calibrated yet use the nominal response."""
+
+    def __init__(self, config: DeviceConfig, rows: int, cols: int):
+        self.config = c = config
+        shape = (rows, cols)
+        self.cal = np.zeros(shape, bool)
+        self.p_up, self.q_up, self.p_dn, self.q_dn = (np.zeros(shape) for _ in range(4))
+        self.g_lo, self.g_hi = np.full(shape, c.g_min), np.full(shape, c.g_max)
+        self.g_sym, self.dw = np.full(shape, 0.5 * (c.g_min + c.g_max)), np.full(shape, c.dw_min)
+        self.flags = np.zeros(shape, np.uint8)
+
+    @property
+    def stuck(self) -> np.ndarray:
+        return (self.flags & STUCK).astype(bool)
+
+    def step(self, g: np.ndarray, up: np.ndarray) -> np.ndarray:
+        """The step one pulse in direction `up` is expected to give at conductance g (whole array),
+        never below MIN_STEP_FACTOR of the device's step at its symmetric point (≤ 10× the pulses)."""
+        c = self.config
+        x = np.clip((g - c.g_min) / (c.g_max - c.g_min), 0.0, 1.0)
+        nominal = c.dw_min * response_factor(c, x, up)
+        fitted = np.where(up, self.p_up + self.q_up * g, self.p_dn + self.q_dn * g)
+        return np.maximum(np.where(self.cal, fitted, nominal), MIN_STEP_FACTOR * self.dw)
+
+    def headroom(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How far each device may still be moved down (≤ 0) and up (≥ 0) before it is within
+        BOUND_MARGIN of its range from a bound, where soft-bounds steps vanish and pulses buy nothing."""
+        m = BOUND_MARGIN * (self.g_hi - self.g_lo)
+        return np.minimum(0.0, self.g_lo + m - g), np.maximum(0.0, self.g_hi - m - g)
+
+    def fit(self, rows: slice, g_up, steps_up, g_dn, steps_dn) -> None:
+        """Least-squares lines through (segment mid conductance, mean step per pulse), per device and
+        direction, for the devices of `rows`; (segments, nr, C) arrays in. Devices that barely move
+        are flagged stuck and get no pulses from the firmware's own update rules."""
+        c = self.config
+
+        def line(x, y):
+            xm, ym = x.mean(0), y.mean(0)
+            var = ((x - xm) ** 2).sum(0)
+            q = ((x - xm) * (y - ym)).sum(0) / np.where(var > 0, var, 1.0)
+            return ym - q * xm, q
+
+        up_mean, dn_mean = np.abs(steps_up).mean(0), np.abs(steps_dn).mean(0)
+        p_up, q_up = line(g_up, steps_up)
+        p_dn, q_dn = line(g_dn, -steps_dn)  # down steps as positive magnitudes
+        span = c.g_max - c.g_min
+        # soft bounds: the up step falls and the down step grows with g, by a visible fraction over the range
+        soft = (q_up < 0) & (q_dn > 0) & (-q_up * span > 0.2 * up_mean) & (q_dn * span > 0.2 * dn_mean)
+        fs = c.periphery.g_fullscale
+        g_hi = np.clip(np.where(soft, -p_up / np.where(soft, q_up, -1.0), c.g_max), 0.0, fs)
+        g_lo = np.clip(np.where(soft, -p_dn / np.where(soft, q_dn, 1.0), c.g_min), 0.0, fs)
+        p_up, p_dn = np.where(soft, p_up, up_mean), np.where(soft, p_dn, dn_mean)
+        q_up, q_dn = np.where(soft, q_up, 0.0), np.where(soft, q_dn, 0.0)
+        denom = np.where(soft, q_up - q_dn, -1.0)
+        g_sym = np.clip(np.where(soft, (p_dn - p_up) / denom, 0.5 * (g_lo + g_hi)), g_lo, g_hi)
+        dw = p_up + q_up * g_sym
+        stuck = 0.5 * (up_mean + dn_mean) < 0.1 * c.dw_min
+        dw = np.where(stuck | (dw <= 0), c.dw_min, dw)
+        flags = np.where(soft, 0, NOMINAL_BOUNDS) | np.where(stuck, STUCK, 0)
+        for name, value in (("p_up", p_up), ("q_up", q_up), ("p_dn", p_dn), ("q_dn", q_dn), ("g_lo", g_lo),
+                            ("g_hi", g_hi), ("g_sym", g_sym), ("dw", dw), ("flags", flags)):
+            getattr(self, name)[rows] = value
+        self.cal[rows] = True
