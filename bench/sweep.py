@@ -1,6 +1,6 @@
 """Speed-up of `neurophys sweep --workers 2` over `--serial`, Ray's start-up, and Ray's per-run overhead.
 
-    .venv/bin/python bench/sweep.py [--runs 8] [--steps 2000] [--workers 2]
+    .venv/bin/python bench/sweep.py [--runs 8] [--steps 3000] [--workers 2]
 
 The sweep: coupled learning on iris (examples/cl_iris.json) on the emulated crossbar board — the
 embedded emulator on a pty with its real link pacing — `--runs` seeds of `--steps` steps each
@@ -48,7 +48,7 @@ def quiet(msg: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tiny", type=int, default=6, help="tiny runs for the per-run overhead")
     args = ap.parse_args()
