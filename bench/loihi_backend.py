@@ -217,8 +217,9 @@ def chip_script(graph, x, y, n_steps):
     T = 3 * (rx.max_steps + 1) * B + 1
     kw = dict(dt=rx.dt, beta=rule.beta, steps=rx.max_steps, samples=B, apply=rule.lr / (2 * rule.beta) / B)
     h, o = XorNeuron(size=8, **kw), XorNeuron(size=2, out=True, **kw)
-    xs = RingBuffer(data=np.zeros((2, T)))
-    ys = RingBuffer(data=np.zeros((2, T)))
+    S = 3 * (rx.max_steps + 1)
+    x_data, y_data = (np.c_[np.repeat(v.T, S, axis=1), np.zeros((2, 1))] for v in (x, y))  # (2, T): samples in time
+    xs, ys = RingBuffer(data=x_data), RingBuffer(data=y_data)
     ys.s_out.connect(o.y_in)
 
     def learning(w, pre, dst, post):
@@ -239,12 +240,12 @@ def chip_script(graph, x, y, n_steps):
     bh = learning(P["h1.bias"][:, None], h.one_out, h.a_in, h)
     bo = learning(P["out.bias"][:, None], o.one_out, o.a_in, o)
     cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map={h: PyXorNeuron, o: PyXorNeuron})
-    S = 3 * (rx.max_steps + 1)
     for i in range(n_steps + 1):
         if i == 1:
             first, t0, c0 = time.perf_counter() - t0, time.perf_counter(), cpu_s()
-        xs.data.set(np.c_[np.repeat(x.T, S, axis=1), np.zeros((2, 1))])
-        ys.data.set(np.c_[np.repeat(y.T, S, axis=1), np.zeros((2, 1))])
+        if i:  # a new minibatch each learning step (a Var can be set once the runtime exists)
+            xs.data.set(x_data)
+            ys.data.set(y_data)
         xs.run(condition=RunSteps(num_steps=T), run_cfg=cfg)
         theta = {"W1": w1.weights.get(), "W2": w2.weights.get(), "h1.bias": bh.weights.get()[:, 0],
                  "out.bias": bo.weights.get()[:, 0]}
