@@ -430,7 +430,7 @@ class Firmware:
         runs = {}
         g = read()
         for direction in (1, -1):
-            mids, steps = [], []
+            starts, ends = [], []
             for _ in range(segments):
                 n = np.zeros((self.R, self.C), np.int64)
                 n[rows] = direction * n_pulses
@@ -438,12 +438,12 @@ class Firmware:
                 sent += int(np.abs(n).sum())
                 exec_s += self._t_pulses(n[rows], width)
                 after = read()
-                mids.append(0.5 * (g + after))
-                steps.append((after - g) / n_pulses)
+                starts.append(g)
+                ends.append(after)
                 g = after
-            runs[direction] = (np.array(mids), np.array(steps))
+            runs[direction] = (np.array(starts), np.array(ends))
         exec_s += self._t_convert(nr * reads * (2 * segments + 1))
-        self.steps.fit(rows, *runs[1], *runs[-1])
+        self.steps.fit(rows, n_pulses, *runs[1], *runs[-1])
         m = self.steps
         target = np.zeros((self.R, self.C))
         target[rows] = m.g_sym[rows]
