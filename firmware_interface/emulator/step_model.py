@@ -90,7 +90,7 @@ class StepModel:
         denom = np.where(soft, q_up - q_dn, -1.0)
         g_sym = np.clip(np.where(soft, (p_dn - p_up) / denom, 0.5 * (g_lo + g_hi)), g_lo, g_hi)
         dw = p_up + q_up * g_sym
-        # by the run that moved it most: long runs leave a short-range device resting at its bounds
+        # by the run that moved it most: long runs park a short-range device at its bounds
         stuck = np.maximum(np.abs(steps_up).max(0), np.abs(steps_dn).max(0)) < 0.1 * c.dw_min
         dw = np.where(stuck | (dw <= 0), c.dw_min, dw)
         flags = np.where(soft, 0, NOMINAL_BOUNDS) | np.where(stuck, STUCK, 0)
