@@ -45,6 +45,23 @@ class StepModel:
         fitted = np.where(up, self.p_up + self.q_up * g, self.p_dn + self.q_dn * g)
         return np.maximum(np.where(self.cal, fitted, nominal), MIN_STEP_FACTOR * self.dw)
 
+    def pulses(self, g: np.ndarray, dg: np.ndarray) -> np.ndarray:
+        """How many pulses (real, ≥ 0) move each device by dg from g (whole arrays). A calibrated
+        soft-bounds device's steps shrink pulse by pulse towards the bound L it moves to, so n pulses
+        move it by (L − g)(1 − rⁿ), r = 1 + q: inverted exactly, E[Δg] = dg however large dg is
+        against L − g (dg/step(g) falls short by about dg/(2(L − g)) of it: 5-10 % for a device
+        at 95 % of its range). Beyond L: as many as step(g) counts. Otherwise dg/step(g)."""
+        up = dg > 0
+        linear = np.abs(dg) / self.step(g, up)
+        p = np.where(up, self.p_up, -self.p_dn)  # signed step p + q·g
+        q = np.where(up, self.q_up, -self.q_dn)
+        soft = self.cal & ((self.flags & (NOMINAL_BOUNDS | STUCK)) == 0) & (q < 0) & (q > -1)
+        bound = -p / np.where(soft, q, -1.0)
+        f = dg / np.where(soft & (bound != g), bound - g, np.inf)  # fraction of the way to the bound
+        reachable = soft & (f >= 0) & (f < 1)
+        exact = np.log1p(-np.where(reachable, f, 0.0)) / np.log1p(np.where(reachable, q, -0.5))
+        return np.where(reachable, exact, linear)
+
     def headroom(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """How far each device may still be moved down (≤ 0) and up (≥ 0) before it is within
         BOUND_MARGIN of its range from a bound, where soft-bounds steps vanish and pulses buy nothing."""
