@@ -540,10 +540,13 @@ class Board:
         return total
 
     @_command
-    def calibrate(self, pulses: int = 40, segments: int = 4, reads: int = 8) -> Calibration:
+    def calibrate(self, pulses: int = 50, segments: int = 16, reads: int = 8) -> Calibration:
         """CALIBRATE (firmware >= 1.3) every row block: each device's bounds, symmetric point and step
         there, measured with `segments` runs of ±`pulses` pulses and reads averaged over `reads`
-        conversions; the devices are left at their symmetric points. Blocks are sized so that each
+        conversions; the devices are left at their symmetric points. The default 800 pulses each way
+        carry a reram device across most of its range (a soft-bounds step shrinks by 1 − 2·dw/span a
+        pulse): 4 runs of 40 saw a fifth of it, and the steps extrapolated to the rest were off by
+        17 % (std over devices, at 70 % of the range; 2 % with the default). Blocks are sized so that each
         reply fits one frame."""
         caps = self.caps
         caps.need(UPDATE_POLICIES_SINCE, "calibrate: CALIBRATE")

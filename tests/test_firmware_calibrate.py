@@ -8,7 +8,7 @@ import pytest
 import serial
 
 import neurophys.firmware_interface as fi
-from neurophys.firmware_interface.emulator import BoardConfig, Emulator, reram
+from neurophys.firmware_interface.emulator import BoardConfig, DeviceConfig, Emulator, reram
 from neurophys.firmware_interface.protocol import Msg
 
 
@@ -82,3 +82,20 @@ def test_firmware_1_2_refuses_calibration_and_policies():
             from neurophys.firmware_interface.codec import Writer
             old._transact(Msg.UPDATE_OUTER, Writer().put("f64", 1e-7).put("u16", 10).put("u8", 2)
                           .array(np.zeros(16), "i2").array(np.zeros(16), "i2").bytes())
+
+
+def test_calibrate_is_exact_on_noise_free_soft_bounds_however_long_the_runs():
+    """Runs of 100 pulses cross a good part of the range: the step of a run's last pulse is well
+    below its first. The fit maps each run's start conductance to its end (geometric for a step
+    linear in g), so it is exact; attributing a run's mean step to the midpoint of its ends read
+    the steps 1–5 % low, the bounds off, and a short-range device
+    parked at its bounds for most runs as stuck."""
+    soft = DeviceConfig(name="soft", response="soft_bounds", dw_min=2.5e-7, dw_min_dtod=0.3,
+                                    bounds_dtod=0.3, up_down_dtod=0.05)
+    with _board(rows=8, cols=8, device=soft, seed=4) as b:
+        cal = b.calibrate(pulses=100, segments=8, reads=1)
+        cb, g_sym, dw = _truth(b)
+        assert not cal.stuck.any()
+        assert np.max(np.abs(cal.dw / dw - 1)) < 1e-3
+        assert np.max(np.abs(cal.g_hi - cb.g_hi) / (cb.g_hi - cb.g_lo)) < 1e-3
+        assert np.max(np.abs(cal.g_sym - g_sym) / (cb.g_hi - cb.g_lo)) < 1e-3

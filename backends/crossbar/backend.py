@@ -44,8 +44,9 @@ class CrossbarBackend(Backend):
         `state_aware`: LOCAL_LEARN (and from firmware 1.3 UPDATE_OUTER) counts pulses with each
         device's step at its conductance (default: when the board's firmware can; False: nominal
         steps, the devices' raw response); `update`: direct, managed, mixed (update_policy.py);
-        `calibrate`: measure every device with CALIBRATE before programming (default: with managed
-        and mixed where the firmware has it, >= 1.3); `threshold`: mixed precision's pulse threshold
+        `calibrate`: measure every device with CALIBRATE before programming (default: where the
+        firmware has it, >= 1.3, with managed and mixed, and with state-aware UPDATE_OUTER, whose
+        counts use the measured steps: the nominal ones are off by the devices' spread); `threshold`: mixed precision's pulse threshold
         in device steps (1, 2, 4 or 8; default MIXED_DEFAULT_THRESHOLD of the graph's family)."""
         super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads,
                          state_aware=state_aware, update=update, calibrate=calibrate, threshold=threshold,
@@ -71,6 +72,7 @@ class CrossbarBackend(Backend):
             raise ValidationError("update", f"--update {update} needs firmware >= {UPDATE_POLICIES_SINCE[0]}."
                                             f"{UPDATE_POLICIES_SINCE[1]} (update policies, CALIBRATE); the board has "
                                             f"{caps.firmware_major}.{caps.firmware_minor}")
+        self._calibrate_default = calibrate is None
         if calibrate is None:
             self.options["calibrate"] = update != "direct" and caps.update_policies
         elif calibrate and not caps.update_policies:
@@ -123,6 +125,8 @@ class CrossbarBackend(Backend):
                            if circuit
                            else FeedforwardOnBoard(graph, self.link, o["scale"], o["volts"], update=o["update"],
                                                    state_aware=state_aware, threshold=threshold))
+            if not circuit and state_aware and self._calibrate_default:
+                o["calibrate"] = True
             if o["calibrate"]:
                 self.calibration = self.link.calibrate()
                 self.engine.devices = self.calibration

@@ -255,11 +255,12 @@ class Firmware:
         if not 1 <= k <= self.caps.max_batch:
             raise CommandError(Status.ENVELOPE, f"batch {k} outside 1..{self.caps.max_batch}")
 
-    def _round(self, values: np.ndarray) -> np.ndarray:
-        """Stochastic rounding to integers (E[round(v)] = v), capped at max_pulse_count."""
+    def _round(self, values: np.ndarray, most=None) -> np.ndarray:
+        """Stochastic rounding to integers (E[round(v)] = v), capped at `most` (max_pulse_count)."""
+        most = self.caps.max_pulse_count if most is None else most
         floor = np.floor(values)
         n = (floor + (self.crossbar.noise.random(values.shape) < values - floor)).astype(np.int64)
-        return np.clip(n, -self.caps.max_pulse_count, self.caps.max_pulse_count)
+        return np.clip(n, -most, most)
 
     def _read_all(self, reads: int = 1) -> tuple[np.ndarray, float]:
         """The board's view of the whole array, averaged over `reads` conversions, and the time taken."""
@@ -430,7 +431,7 @@ class Firmware:
         runs = {}
         g = read()
         for direction in (1, -1):
-            mids, steps = [], []
+            starts, ends = [], []
             for _ in range(segments):
                 n = np.zeros((self.R, self.C), np.int64)
                 n[rows] = direction * n_pulses
@@ -438,12 +439,12 @@ class Firmware:
                 sent += int(np.abs(n).sum())
                 exec_s += self._t_pulses(n[rows], width)
                 after = read()
-                mids.append(0.5 * (g + after))
-                steps.append((after - g) / n_pulses)
+                starts.append(g)
+                ends.append(after)
                 g = after
-            runs[direction] = (np.array(mids), np.array(steps))
+            runs[direction] = (np.array(starts), np.array(ends))
         exec_s += self._t_convert(nr * reads * (2 * segments + 1))
-        self.steps.fit(rows, *runs[1], *runs[-1])
+        self.steps.fit(rows, n_pulses, *runs[1], *runs[-1])
         m = self.steps
         target = np.zeros((self.R, self.C))
         target[rows] = m.g_sym[rows]
@@ -566,17 +567,19 @@ class Firmware:
         return body.bytes(), exec_s
 
     def _state_aware_trains(self, coincidences: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, float]:
-        """UPDATE_OUTER flag bit1 (firmware 1.3): each coincidence becomes dw_min/step pulses on
-        average (stochastically rounded), the step being the device's own expected step at its
-        conductance in the pulse's direction (one array read), so E[ΔG] = −lr·x dᵀ on soft-bounds
-        devices too. Devices within BOUND_MARGIN of the bound they would move towards, and stuck
-        ones, get none: they would not move."""
+        """UPDATE_OUTER flag bit1 (firmware 1.3): a device with c coincidences is to move by
+        c·dw_min; it gets the pulses the step model says move it that far from its conductance (one
+        array read), stochastically rounded — on soft-bounds devices each pulse's step shrinks
+        towards the bound, and the count follows — so E[ΔG] = −lr·x dᵀ on soft-bounds devices too.
+        Devices within BOUND_MARGIN of the bound they would move towards, and stuck ones, get none:
+        they would not move."""
         g, t_read = self._read_all()
         up = sign > 0
         down_room, up_room = self.steps.headroom(g)
         blocked = self.steps.stuck | np.where(up, up_room <= 0, down_room >= 0)
-        per = self.caps.dw_min / self.steps.step(g, up)
-        n = np.where(blocked | (coincidences == 0), 0, sign * self._round(coincidences * per))
+        count = self.steps.pulses(g, sign * coincidences * self.caps.dw_min)
+        # up to max_pulse_count per coincidence: the time the host allows for BL slots of such trains
+        n = np.where(blocked | (coincidences == 0), 0, sign * self._round(count, self.caps.max_pulse_count * coincidences))
         self._apply_pulses(n)
         return n, t_read
 

@@ -3,7 +3,8 @@
 states the repeats measured (on hardware the programmed state is only approached: a device a step off, or stuck,
 changes every activation), so a deterministic backend must reproduce it and a noisy one must be
 unbiased. Parameters on devices the backend knows cannot follow (calibrated as stuck, or within 5 %
-of a bound: hil/windows.py) are reported but not tested."""
+of a bound, where the repeat starts or where its step is to end: hil/windows.py) are reported but
+not tested — a device the step itself carries to its bound cannot take the whole of it."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,9 @@ def stat(ctx: Context) -> dict:
         ctx.add({"step": i, "programming_error": programmed, **m.record}, m)
         twin = at(getattr(ctx.backend, "twin_graph", lambda g: g)(graph), m.theta)
         here = family(twin).local_update(twin, x, y)
-        ok = metrics.flatten(healthy(ctx.backend, m.theta, limits), keys).astype(bool)
+        after = {k: m.theta[k] + here[k] for k in keys}  # where the step is to carry them
+        ok = np.concatenate([metrics.flatten(healthy(ctx.backend, t, limits), keys) for t in (m.theta, after)])
+        ok = ok.reshape(2, -1).all(axis=0)
         tested = ok if tested is None else tested & ok
         for k in keys:
             samples[k].append(m.u[k])
