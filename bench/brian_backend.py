@@ -273,6 +273,17 @@ def row(label, seconds, ratio=None, goal="", unit="ms"):
     print(f"{label:<58}{t}{r}{goal:>10}")
 
 
+def against_script(how: str, script: str, t, t_hand, pairs, cpu, cpu_note: str) -> None:
+    """The backend's learning step beside the hand-written script's: wall, ratio, CPU."""
+    row(f"  brian: learning step {how}", t)
+    row(f"  hand-written {script}: learning step", t_hand)
+    row("    ratio brian / hand-written (of the medians)", t, t / t_hand, "≤ 1.1×")
+    row("    ratio brian / hand-written (median of pairs)", t, pairs, "≤ 1.1×")
+    row(f"  brian: CPU per learning step{cpu_note}", cpu[0])
+    row(f"  hand-written: CPU per learning step{cpu_note}", cpu[1])
+    row("    ratio brian / hand-written (CPU, of the medians)", cpu[0], cpu[0] / cpu[1], "≤ 1.1×")
+
+
 def check_against_reference(step, graph, x, y, label):
     ref = family(graph).local_update(graph.copy(), x, y)
     err = metrics.rel_error(metrics.flatten(step(x, y), list(ref)), metrics.flatten(ref))
@@ -344,25 +355,14 @@ def main():
     print()
     print(f"{'measure (median; backend/script steps alternate; wall unless CPU)':<58}{'time':>12}{'ratio':>10}{'goal':>10}")
     print("numpy target")
-    row("  brian: learning step (Network built once)", t_np)
-    row("  hand-written two-copy Brian2 script: learning step", t_np_hand)
-    row("    ratio brian / hand-written (of the medians)", t_np, t_np / t_np_hand, "≤ 1.1×")
-    row("    ratio brian / hand-written (median of pairs)", t_np, r_np, "≤ 1.1×")
-    row("  brian: CPU time per learning step", c_np[0])
-    row("  hand-written: CPU time per learning step", c_np[1])
-    row("    ratio brian / hand-written (CPU, of the medians)", c_np[0], c_np[0] / c_np[1], "≤ 1.1×")
+    against_script("(Network built once)", "two-copy Brian2 script", t_np, t_np_hand, r_np, c_np, "")
     row("  rebuild network every step", t_np_rebuild)
     row("    ratio rebuild / built once", t_np_rebuild, t_np_rebuild / t_np, "≥ 10×")
     if sa:
         sa_compile, t_sa, t_sa_rebuild, t_sa_hand, r_sa, c_sa, hs_compile = sa
         print("cpp_standalone target")
-        row("  brian: learning step (compiled once, run_args)", t_sa)
-        row("  hand-written standalone script: learning step", t_sa_hand)
-        row("    ratio brian / hand-written (of the medians)", t_sa, t_sa / t_sa_hand, "≤ 1.1×")
-        row("    ratio brian / hand-written (median of pairs)", t_sa, r_sa, "≤ 1.1×")
-        row("  brian: CPU per learning step (incl. the binary)", c_sa[0])
-        row("  hand-written: CPU per learning step (incl. the binary)", c_sa[1])
-        row("    ratio brian / hand-written (CPU, of the medians)", c_sa[0], c_sa[0] / c_sa[1], "≤ 1.1×")
+        against_script("(compiled once, run_args)", "standalone script", t_sa, t_sa_hand, r_sa, c_sa,
+                       " (incl. the binary)")
         if t_sa_rebuild is not None:
             row("  regenerate + recompile (same folder) every step", t_sa_rebuild)
             row("    ratio rebuild / built once", t_sa_rebuild, t_sa_rebuild / t_sa, "≥ 10×")

@@ -163,8 +163,7 @@ class AuditedSteps:
         m = measure_step(self.backend, self.graph, x, y)
         t0 = time.perf_counter()
         sample = self.sampler.draw()
-        bounded = clipped_update(at(self.graph, m.theta), m.g, self.backend.limits())
-        audit = self._audit(take(m.u, sample), take(m.g, sample), take(bounded, sample))
+        audit = self._audit(take(m.u, sample), take(m.g, sample), take(m.bounded, sample))
         exact = {"global": m.record["global"], "vs_bounded": m.record["vs_bounded"]["global"]}
         audit["covered"] = {part: {k: v["ci"][0] <= exact[part][k] <= v["ci"][1] for k, v in audit[part].items()}
                             for part in ("global", "vs_bounded")}
@@ -203,4 +202,4 @@ class AuditedSteps:
         put(self.theta, *self.pending)
         time_s["wall"]["twin"] = time.perf_counter() - t0
         record["time_s"] = time_s
-        return Measurement(record, u, g_s, before)
+        return Measurement(record, u, g_s, before, b_s)

@@ -23,6 +23,7 @@ class Measurement:
     u: dict[str, np.ndarray]     # measured update θ′ − θ
     g: dict[str, np.ndarray]     # −lr·dL/dθ at the measured θ, for the cost the rule descends
     theta: dict[str, np.ndarray]  # the measured θ before the step
+    bounded: dict[str, np.ndarray]  # g clipped to the bounds and the target's range, as the twin applies it
 
 
 def at(graph: Graph, params: dict[str, np.ndarray]) -> Graph:
@@ -77,7 +78,8 @@ def against_twin(backend, graph: Graph, x: np.ndarray, y: np.ndarray, s: BoardSt
     # the gradient step and what the reference engine would apply at the same θ, both clipped to the
     # bounds and to the range the target can hold: a device at its floor cannot follow the gradient
     limits = backend.limits()
-    record["vs_bounded"] = metrics.compare(u, clipped_update(twin, g, limits))
+    bounded = clipped_update(twin, g, limits)
+    record["vs_bounded"] = metrics.compare(u, bounded)
     ref = clipped_update(twin, family(twin).local_update(twin, x, y), limits)
     record["reference_rel_error"] = metrics.rel_error_of(u, ref)
     inv_before, inv_after = invariants.invariant(twin), invariants.invariant(twin, theta_after)
@@ -85,7 +87,7 @@ def against_twin(backend, graph: Graph, x: np.ndarray, y: np.ndarray, s: BoardSt
         "before": inv_before, "after": inv_after, "drift": invariants.relative_drift(inv_before, inv_after)}
     time_s["wall"]["twin"] = time.perf_counter() - t0
     record["time_s"] = time_s
-    return Measurement(record, u, g, theta)
+    return Measurement(record, u, g, theta, bounded)
 
 
 def measure_step(backend, graph: Graph, x: np.ndarray, y: np.ndarray) -> Measurement:

@@ -18,15 +18,6 @@ WINDOWS = (1, 10, 50)
 MARGIN = 0.05  # fraction of the range next to a bound where a device is not counted as healthy
 
 
-def bounded_step(theta: dict, g: dict, limits: dict) -> dict:
-    """The gradient step clipped to the parameters' range, as the twin would take it."""
-    out = {}
-    for name, step in g.items():
-        lo, hi = limits.get(name, (-np.inf, np.inf))
-        out[name] = np.clip(theta[name] + step, lo, hi) - theta[name]
-    return out
-
-
 def healthy(backend, theta: dict, limits: dict) -> dict:
     """Per parameter element: the backend's own verdict where it has one (calibrated devices), else
     not within MARGIN of its range from either limit."""
@@ -58,7 +49,7 @@ def _windows(backend, measurements, limits: dict, K: int):
         block = measurements[start:start + K]
         mask = flatten(healthy(backend, block[0].theta, limits), names).astype(bool)
         u = sum(flatten(m.u, names) for m in block)
-        b = sum(flatten(bounded_step(m.theta, m.g, limits), names) for m in block)
+        b = sum(flatten(m.bounded, names) for m in block)
         yield start + K - 1, u[mask], b[mask]
 
 
