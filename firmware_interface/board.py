@@ -22,15 +22,14 @@ from typing import NamedTuple
 import numpy as np
 import serial
 
-from .capabilities import UPDATE_POLICIES_SINCE, Capabilities, SessionInfo, decode_hello
+from .capabilities import FINE_THRESHOLDS_SINCE, UPDATE_POLICIES_SINCE, Capabilities, SessionInfo, decode_hello
 from .codec import Reader, Writer
 from .errors import (BoardBusy, BoardChanged, BoardError, BoardException, BoardReset, BoardTimeout,
                      EnvelopeError, MalformedFrame, PortError, ProtocolMismatch)
 from .framing import BadFrame, FrameDecoder, Reassembler, fragment
-from .protocol import (CALIBRATION_BYTES, FREE_ONLY, MAX_TOKEN, MIN_FRAME, MIXED, MIXED_THRESHOLD_SHIFT,
-                       MIXED_THRESHOLDS, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES, STATE_AWARE,
-                       UNIT_CODE, Flag,
-                       LearnMode, LineMode, Msg, Status)
+from .protocol import (CALIBRATION_BYTES, FREE_ONLY, MAX_TOKEN, MIN_FRAME, MIXED, MIXED_THRESHOLD_CODES_1_3,
+                       MIXED_THRESHOLD_SHIFT, MIXED_THRESHOLDS, NO_STATES, PROTOCOL_VERSION, REPLY_BIT, REPORT_PULSES,
+                       STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status)
 from .results import (Calibration, Counters, LearnResult, LinkStats, Measurement, ProgramResult,
                       UpdateResult)
 
@@ -618,16 +617,19 @@ class Board:
         pulses with each device's nominal step at its present conductance (PROTOCOL.md, LOCAL_LEARN).
         ``free_only`` (α = 0): relax the free state alone; ``states=False``: no voltages come back
         (firmware >= 1.2 for either; ``second`` is then empty, and ``free`` too without states).
-        ``mixed`` (firmware >= 1.3): mixed precision with this threshold in steps (one of
-        MIXED_THRESHOLDS): the board accumulates Δg per device and pulses whole steps only.
+        ``mixed`` (firmware >= 1.3): mixed precision with this threshold in steps (1, 2, 4, 8; 3, 5, 6, 7
+        from firmware 1.5): the board accumulates Δg per device and pulses whole steps only.
         """
         caps = self.caps
         mixed_bits = 0
         if mixed is not None:
             caps.need(UPDATE_POLICIES_SINCE, "local_learn: mixed precision")
             if mixed not in MIXED_THRESHOLDS:
-                raise EnvelopeError(f"local_learn: mixed threshold {mixed!r} is not one of {MIXED_THRESHOLDS}")
-            mixed_bits = MIXED | (MIXED_THRESHOLDS.index(mixed) << MIXED_THRESHOLD_SHIFT)
+                raise EnvelopeError(f"local_learn: mixed threshold {mixed!r} is not one of {sorted(MIXED_THRESHOLDS)} steps")
+            code = MIXED_THRESHOLDS.index(mixed)
+            if code >= MIXED_THRESHOLD_CODES_1_3:
+                caps.need(FINE_THRESHOLDS_SINCE, f"local_learn: a mixed threshold of {mixed:g} steps")
+            mixed_bits = MIXED | (code << MIXED_THRESHOLD_SHIFT)
         if (free_only or not states) and not caps.device_reads:
             raise EnvelopeError(f"local_learn: free_only/states=False need firmware >= 1.2; the board has "
                                 f"{caps.firmware_major}.{caps.firmware_minor}")

@@ -31,6 +31,7 @@ READ_DEVICES_SINCE = (1, 2)  # READ_DEVICES; LOCAL_LEARN's free-only and no-stat
 #: CALIBRATE, LOCAL_LEARN's mixed-precision flags, state-aware UPDATE_OUTER, adaptive PROGRAM
 UPDATE_POLICIES_SINCE = (1, 3)
 SESSIONS_SINCE = (1, 4)  # board uid / session id / state digest in HELLO, BYE, pairing token, reply window
+FINE_THRESHOLDS_SINCE = (1, 5)  # mixed-precision thresholds of 3, 5, 6, 7 steps; χ kept 3 % from a bound
 
 #: What a sane board can declare: every timeout and buffer the host derives from HELLO is bounded
 #: by these, so a confused or hostile board cannot make the host wait for hours or allocate
@@ -113,6 +114,11 @@ class Capabilities:
         """CALIBRATE, mixed-precision LOCAL_LEARN, state-aware UPDATE_OUTER and a PROGRAM that counts
         pulses with each device's own step are firmware 1.3's."""
         return (self.firmware_major, self.firmware_minor) >= UPDATE_POLICIES_SINCE
+
+    @property
+    def fine_thresholds(self) -> bool:
+        """Mixed-precision thresholds of 3, 5, 6 and 7 steps (LOCAL_LEARN bit7) are firmware 1.5's."""
+        return (self.firmware_major, self.firmware_minor) >= FINE_THRESHOLDS_SINCE
 
     def need(self, since: tuple[int, int], what: str) -> None:
         """Refuse `what` on a board whose firmware predates `since`."""

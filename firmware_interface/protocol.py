@@ -84,16 +84,21 @@ FREE_ONLY = 0x04
 #: Request flag bit of LOCAL_LEARN (firmware 1.2): reply without the measured line voltages.
 NO_STATES = 0x08
 #: Request flag bit of LOCAL_LEARN (firmware 1.3): mixed precision, Δg accumulated per device in RAM,
-#: pulses only for whole steps; bits 5–6 pick the threshold (MIXED_THRESHOLDS, in steps: code 0 is
-#: Nandakumar's one step; larger thresholds let more of the rule's back-and-forth cancel in χ).
+#: pulses only for whole steps; bits 5–7 pick the threshold (MIXED_THRESHOLDS[code], in steps: code 0
+#: is Nandakumar's one step; larger thresholds let more of the rule's back-and-forth cancel in χ).
+#: Codes 0–3 (1, 2, 4, 8 steps) are firmware 1.3's, codes 4–7 (3, 5, 6, 7 steps: bit7) firmware 1.5's.
 MIXED = 0x10
 MIXED_THRESHOLD_SHIFT = 5
-MIXED_THRESHOLDS = (1.0, 2.0, 4.0, 8.0)
+MIXED_THRESHOLDS = (1.0, 2.0, 4.0, 8.0, 3.0, 5.0, 6.0, 7.0)
+MIXED_THRESHOLD_CODES_1_3 = 4
 #: State-aware pulse counts assume a step no smaller than this fraction of dw_min (≤ 10× the pulses).
 MIN_STEP_FACTOR = 0.1
 #: Firmware 1.3's own update rules do not push a device that is within this fraction of its range
 #: from the bound it would move towards (soft-bounds steps vanish there: pulses would buy nothing).
 BOUND_MARGIN = 0.02
+#: From firmware 1.5 mixed precision's χ stops this far from the bound (3 % of the range): the last
+#: percent before it cost a third of cl_iris's pulses for conductance the devices barely gained.
+MIXED_BOUND_MARGIN = 0.03
 #: CALIBRATE reply bytes per device: g_lo, g_sym, g_hi (u16 codes), dw (f32, S), flags (u8).
 CALIBRATION_BYTES = 11
 #: Fragments per message are counted in a u8.

@@ -25,6 +25,11 @@ def register(subparsers) -> None:
     p.add_argument("--update", metavar="POLICY", help="board backends: how a step becomes pulses — direct, managed "
                                                       "(aihwkit's update/bit-length management), mixed (mixed precision) "
                                                       "or tiki-taka (not built; refused); default direct")
+    p.add_argument("--threshold", type=float, metavar="STEPS", help="with --update mixed: pulse a device once its "
+                                                                    "accumulated update reaches this many of its steps "
+                                                                    "(1, 2, 4, 8; 3, 5, 6, 7 from firmware 1.5); "
+                                                                    "larger: fewer pulses, updates that lag the gradient "
+                                                                    "(default 6 for LOCAL_LEARN, 1 for UPDATE_OUTER)")
     p.add_argument("--board-seed", type=int, metavar="N", help="device-to-device draw of the embedded emulator "
                                                               "(default 0); not with --board")
     p.add_argument("--hw", action="store_true", help="run on the real chip (backends with a hardware run config, e.g. "
@@ -112,6 +117,15 @@ def _cmd_hil(args) -> int:
 
         get_backend(args.backend).check_update(args.update, graph)
         options["update"] = args.update
+    if args.threshold is not None:
+        if options.get("update") != "mixed":
+            raise ValidationError("--threshold", "is mixed precision's pulse threshold: give it with --update mixed")
+        from neurophys.firmware_interface.protocol import MIXED_THRESHOLDS
+
+        if args.threshold not in MIXED_THRESHOLDS:
+            raise ValidationError("--threshold", f"{args.threshold:g} is not one of "
+                                                 f"{', '.join(f'{t:g}' for t in sorted(MIXED_THRESHOLDS))} (device steps)")
+        options["threshold"] = args.threshold
     emulator = None
     if args.board_seed is not None:
         if args.board is not None:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import serial
 
 import neurophys.firmware_interface as fi
 from neurophys.backends.crossbar.update_policy import HostAccumulator, managed_trains
 from neurophys.cli import main
-from neurophys.firmware_interface.emulator import DeviceConfig
+from neurophys.firmware_interface.emulator import BoardConfig, DeviceConfig, Emulator, reram
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SOFT = DeviceConfig(name="soft", response="soft_bounds", dw_min=2.5e-7)  # no noise of any kind
@@ -58,6 +59,42 @@ def _learn_pulses(mixed):
 def test_mixed_local_learn_sends_far_fewer_pulses_for_back_and_forth_updates():
     direct, mixed = _learn_pulses(None), _learn_pulses(2.0)
     assert direct > 50 and mixed < 0.3 * direct, (direct, mixed)
+
+
+@pytest.mark.parametrize("threshold", [6.0, 3.0])
+def test_mixed_threshold_codes_of_firmware_1_5_reach_the_board(tmp_path, threshold):
+    """Codes 4–7 (bit7) carry 3, 5, 6, 7 steps: after every command each device's accumulator holds
+    less than the threshold in steps of its pre-command conductance, and fired devices hold at least
+    threshold − 1 of them (⌊q − θ⌋ + 1 pulses leave q − n ∈ [θ − 1, θ)). Noise-free soft-bounds
+    devices: the firmware's read of the array is the conductance itself."""
+    model = tmp_path / "soft.json"
+    model.write_text(json.dumps(SOFT.to_dict()))
+    with fi.Board.open(f"emu://?model={model}&rows=8&cols=8") as b:
+        fw = b.serial.emulator.firmware
+        b.configure_lines({b.row(0): 0.8, b.row(1): 0.3, b.col(0): 0.0})
+        fired = 0
+        for i in range(12):
+            g = b.serial.emulator.conductances
+            res = b.local_learn("cl", [b.col(5)], [0.2 if i % 3 else 0.6], eta=0.5, alpha=3e-5, mixed=threshold,
+                                report_pulses=True)
+            n = np.abs(res.pulse_map)
+            up = (fw.chi > 0) | ((fw.chi == 0) & (res.pulse_map > 0))
+            q = np.abs(fw.chi) / fw.steps.step(g, up)
+            free = n < b.caps.max_pulse_count  # a device at the cap keeps the rest of its χ
+            assert q[free].max() < threshold + 1e-9, (i, q[free].max())
+            assert np.all(q[(n > 0) & free] >= threshold - 1 - 1e-9), (i, q[(n > 0) & free].min())
+            fired += int(n.sum())
+        assert fired > 0
+
+
+def test_firmware_1_4_refuses_the_finer_thresholds():
+    port = serial.serial_for_url("emu://")
+    port.emulator = Emulator(BoardConfig(rows=8, cols=8, device=reram, firmware_version=(1, 4)))
+    with fi.Board(port) as b:
+        b.configure_lines({b.row(0): 0.8, b.col(0): 0.0})
+        with pytest.raises(fi.EnvelopeError, match=r"a mixed threshold of 6 steps needs firmware >= 1\.5; the board has 1\.4"):
+            b.local_learn("cl", [b.col(5)], [0.2], eta=0.5, alpha=1e-6, mixed=6.0)
+        b.local_learn("cl", [b.col(5)], [0.2], eta=0.5, alpha=1e-6, mixed=8.0)  # 1.3's codes still work
 
 
 def _outer_stats(tmp_path, state_aware: bool, trials: int = 60) -> tuple[float, float]:
@@ -127,6 +164,8 @@ def _fails(argv, capsys) -> str:
     (["--backend", "crossbar", "--update", "sgd"], "update: 'sgd' is not an update policy"),
     (["--backend", "crossbar", "--update", "managed"], "update: managed (aihwkit's update management) shapes"),
     (["--update", "mixed"], "--update: backend 'reference' has no update policies"),
+    (["--backend", "crossbar", "--threshold", "6"], "--threshold: is mixed precision's pulse threshold"),
+    (["--backend", "crossbar", "--update", "mixed", "--threshold", "9"], "--threshold: 9 is not one of 1, 2, 3, 4, 5, 6"),
     (["--backend", "crossbar", "--board-seed", "3", "--board", "socket://127.0.0.1:9"],
      "--board-seed: the seed draws the embedded emulator's devices"),
 ])

@@ -12,9 +12,9 @@ import numpy as np
 from neurophys.backend import Backend, UnsupportedGraph
 from neurophys.firmware_interface.emulator.board_config import MAX_SIDE
 from neurophys.ir.errors import ValidationError
-from neurophys.firmware_interface.capabilities import UPDATE_POLICIES_SINCE
+from neurophys.firmware_interface.capabilities import FINE_THRESHOLDS_SINCE, UPDATE_POLICIES_SINCE
 from neurophys.firmware_interface.errors import BoardException
-from neurophys.firmware_interface.protocol import MIXED_THRESHOLDS
+from neurophys.firmware_interface.protocol import MIXED_THRESHOLD_CODES_1_3, MIXED_THRESHOLDS
 from neurophys.ir.graph import CIRCUIT_FAMILIES, Graph
 
 from . import circuit_layout, feedforward_layout
@@ -24,10 +24,14 @@ from .link import BoardLink
 from .update_policy import BUILT, POLICIES
 
 
-#: Mixed precision's default threshold (device steps), measured on the examples: on cl_iris (LOCAL_LEARN,
-#: χ on the board) 8 steps let most of the rule's back-and-forth cancel in χ — fewer pulses and no
-#: accuracy lost over 10 board seeds (bench/reram_seeds.py); UPDATE_OUTER's host-side χ uses one step.
-MIXED_DEFAULT_THRESHOLD = {"circuit": 8.0, "feedforward": 1.0}
+#: Mixed precision's default threshold (device steps), measured on the examples over 10 reram board
+#: seeds (bench/reram_seeds.py --thresholds): on cl_iris (LOCAL_LEARN, χ on the board) a larger
+#: threshold lets more of the rule's back-and-forth cancel in χ — fewer pulses, but the devices'
+#: summed updates lag the gradient's; 6 steps (firmware 1.5) keeps both pulses per device per step
+#: (≤ 1.5) and the K = 10 windowed cosine (≥ 0.8) in bounds on every seed, 8 is the nearest a 1.3–1.4
+#: board has. UPDATE_OUTER's host-side χ uses one step.
+MIXED_DEFAULT_THRESHOLD = {"circuit": 6.0, "feedforward": 1.0}
+OLD_FIRMWARE_CIRCUIT_THRESHOLD = 8.0
 MAX_READS = 64  # beyond this averaging costs link time and buys little: read noise ÷ 8
 
 
@@ -46,14 +50,15 @@ class CrossbarBackend(Backend):
         steps, the devices' raw response); `update`: direct, managed, mixed (update_policy.py);
         `calibrate`: measure every device with CALIBRATE before programming (default: where the
         firmware has it, >= 1.3, with managed and mixed, and with state-aware UPDATE_OUTER, whose
-        counts use the measured steps: the nominal ones are off by the devices' spread); `threshold`: mixed precision's pulse threshold
-        in device steps (1, 2, 4 or 8; default MIXED_DEFAULT_THRESHOLD of the graph's family)."""
+        counts use the measured steps: the nominal ones are off by the devices' spread); `threshold`: mixed
+        precision's pulse threshold in device steps (1, 2, 4, 8; 3, 5, 6, 7 from firmware 1.5; default
+        MIXED_DEFAULT_THRESHOLD of the graph's family)."""
         super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads,
                          state_aware=state_aware, update=update, calibrate=calibrate, threshold=threshold,
                          **options)
         self.check_update(update)
-        if threshold is not None and threshold not in MIXED_THRESHOLDS:
-            raise ValidationError("threshold", f"{threshold!r} is not one of {MIXED_THRESHOLDS} (device steps)")
+        if threshold is not None and (isinstance(threshold, bool) or threshold not in MIXED_THRESHOLDS):
+            raise ValidationError("threshold", f"{threshold!r} is not one of {sorted(MIXED_THRESHOLDS)} (device steps)")
         if board is None:
             raise ValidationError("board", "the crossbar backend needs a board URL (or use `neurophys hil`, "
                                            "which serves the emulator when no --board is given)")
@@ -72,6 +77,12 @@ class CrossbarBackend(Backend):
             raise ValidationError("update", f"--update {update} needs firmware >= {UPDATE_POLICIES_SINCE[0]}."
                                             f"{UPDATE_POLICIES_SINCE[1]} (update policies, CALIBRATE); the board has "
                                             f"{caps.firmware_major}.{caps.firmware_minor}")
+        if threshold is not None and MIXED_THRESHOLDS.index(threshold) >= MIXED_THRESHOLD_CODES_1_3 \
+                and not caps.fine_thresholds:
+            self.link.close()
+            raise ValidationError("threshold", f"{threshold:g} steps needs firmware >= {FINE_THRESHOLDS_SINCE[0]}."
+                                               f"{FINE_THRESHOLDS_SINCE[1]}; the board has {caps.firmware_major}."
+                                               f"{caps.firmware_minor} (1, 2, 4 or 8 steps)")
         self._calibrate_default = calibrate is None
         if calibrate is None:
             self.options["calibrate"] = update != "direct" and caps.update_policies
@@ -119,6 +130,8 @@ class CrossbarBackend(Backend):
         self.check_update(o["update"], graph)
         state_aware = o["state_aware"] if circuit else bool(o["state_aware"]) and self.link.caps.update_policies
         threshold = o["threshold"] or MIXED_DEFAULT_THRESHOLD["circuit" if circuit else "feedforward"]
+        if circuit and not o["threshold"] and not self.link.caps.fine_thresholds:
+            threshold = OLD_FIRMWARE_CIRCUIT_THRESHOLD
         with self.link.account(self.timing):
             self.engine = (CircuitOnBoard(graph, self.link, o["scale"], o["volts"], state_aware=state_aware,
                                           mixed=threshold if o["update"] == "mixed" else None)

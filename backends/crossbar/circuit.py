@@ -154,7 +154,7 @@ class CircuitOnBoard:
                 "learning": "LOCAL_LEARN on the board (free + clamped/nudged states, Δg per device); "
                             "the host sends inputs and targets and computes nothing of the update",
                 "pulse_counts": (f"mixed precision: Δg accumulated per device in the board's RAM, whole steps "
-                                 f"pulsed from {self.mixed} step" if self.mixed is not None
+                                 f"pulsed from {self.mixed:g} steps" if self.mixed is not None
                                  else "state-aware (each device's step at its conductance)" if self.state_aware
                                  else "nominal (dw_min per pulse)"),
                 "calibration": self.calibration}

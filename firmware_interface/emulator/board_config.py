@@ -44,8 +44,9 @@ class BoardConfig:
     noise_seed: int = 1  # cycle-to-cycle and read noise, stochastic rounding and pulse trains
     board_id: int = 0xE5_0001
     # 1.1: state-aware pulse counts; 1.2: READ_DEVICES, lean LOCAL_LEARN; 1.3: CALIBRATE, update policies;
-    # 1.4: board uid / session id / state digest in HELLO, BYE, pairing token, reply window
-    firmware_version: tuple[int, int] = (1, 4)
+    # 1.4: board uid / session id / state digest in HELLO, BYE, pairing token, reply window;
+    # 1.5: mixed-precision thresholds of 3, 5, 6, 7 steps, χ kept 3 % from a bound
+    firmware_version: tuple[int, int] = (1, 5)
     protocol_version: int = PROTOCOL_VERSION  # only changed to emulate an old or new firmware
     max_payload: int = 8192
     max_window: int = 8  # replies kept in FRAM (firmware 1.4): commands a host may have outstanding

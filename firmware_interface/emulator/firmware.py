@@ -19,8 +19,8 @@ from ..capabilities import Capabilities, SessionInfo, encode_hello
 from ..codec import Reader, Writer
 from ..errors import MalformedFrame
 from ..framing import BadFrame, Frame, FrameDecoder, Reassembler, fragment
-from ..protocol import (CALIBRATION_BYTES, FREE_ONLY, MAX_FRAGMENTS, MAX_TOKEN, MIN_FRAME, MIN_STEP_FACTOR, MIXED,
-                        MIXED_THRESHOLD_SHIFT, MIXED_THRESHOLDS, NO_STATES, RECORDED, REPLY_BIT, REPORT_PULSES,
+from ..protocol import (BOUND_MARGIN, CALIBRATION_BYTES, FREE_ONLY, MAX_FRAGMENTS, MAX_TOKEN, MIN_FRAME, MIN_STEP_FACTOR, MIXED,
+                        MIXED_BOUND_MARGIN, MIXED_THRESHOLD_SHIFT, MIXED_THRESHOLDS, NO_STATES, RECORDED, REPLY_BIT, REPORT_PULSES,
                         SESSIONLESS, STATE_AWARE, UNIT_CODE, Flag, LearnMode, LineMode, Msg, Status, largest_reply)
 from .board_config import BoardConfig
 from .crossbar import Crossbar, response_factor
@@ -295,12 +295,12 @@ class Firmware:
         """Mixed precision (firmware 1.3): Δg joins each device's accumulator χ; a device whose |χ|
         reaches `threshold` of its expected step (its own, measured by CALIBRATE, at its present
         conductance) gets the whole steps χ holds, and χ keeps the rest. χ is held to the device's
-        headroom (nothing accumulates towards a bound it is within BOUND_MARGIN of) and stuck
-        devices get nothing: pulses go only where they move a device."""
+        headroom (nothing accumulates towards a bound it is within MIXED_BOUND_MARGIN of, BOUND_MARGIN
+        before firmware 1.5) and stuck devices get nothing: pulses go only where they move a device."""
         if self.config.device.analog_update:
             return self._apply_dg(dg)
         g, t_read = self._read_all()
-        down, up = self.steps.headroom(g)
+        down, up = self.steps.headroom(g, MIXED_BOUND_MARGIN if self.caps.fine_thresholds else BOUND_MARGIN)
         chi = np.where(self.steps.stuck, 0.0, np.clip(self.chi + dg, down, up))
         step = self.steps.step(g, chi > 0)
         q = np.abs(chi) / step
@@ -593,7 +593,8 @@ class Firmware:
         if mode not in (LearnMode.CL, LearnMode.EP):
             raise CommandError(Status.BAD_ARGUMENT, f"mode {mode} is neither CL (0) nor EP (1)")
         lean = FREE_ONLY | NO_STATES if self.caps.device_reads else 0
-        mixed = MIXED | (3 << MIXED_THRESHOLD_SHIFT) if self.caps.update_policies else 0
+        codes = 7 if self.caps.fine_thresholds else 3
+        mixed = MIXED | (codes << MIXED_THRESHOLD_SHIFT) if self.caps.update_policies else 0
         if flags & ~(REPORT_PULSES | (STATE_AWARE if self.caps.state_aware_learning else 0) | lean | mixed):
             raise CommandError(Status.BAD_ARGUMENT, f"flags 0x{flags:02x}: unknown bits for firmware "
                                f"{self.caps.firmware_major}.{self.caps.firmware_minor}")
@@ -646,7 +647,7 @@ class Firmware:
         if free_only:
             n, t_read = np.zeros((R, C), np.int64), 0.0
         elif flags & MIXED:
-            threshold = MIXED_THRESHOLDS[(flags >> MIXED_THRESHOLD_SHIFT) & 3]
+            threshold = MIXED_THRESHOLDS[(flags >> MIXED_THRESHOLD_SHIFT) & 7]
             n, t_read = self._apply_mixed(scale * drop_squares_difference(V0, V1, R), threshold)
         else:
             n, t_read = self._apply_dg(scale * drop_squares_difference(V0, V1, R), bool(flags & STATE_AWARE))

@@ -62,10 +62,10 @@ class StepModel:
         exact = np.log1p(-np.where(reachable, f, 0.0)) / np.log1p(np.where(reachable, q, -0.5))
         return np.where(reachable, exact, linear)
 
-    def headroom(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def headroom(self, g: np.ndarray, margin: float = BOUND_MARGIN) -> tuple[np.ndarray, np.ndarray]:
         """How far each device may still be moved down (≤ 0) and up (≥ 0) before it is within
-        BOUND_MARGIN of its range from a bound, where soft-bounds steps vanish and pulses buy nothing."""
-        m = BOUND_MARGIN * (self.g_hi - self.g_lo)
+        `margin` of its range from a bound, where soft-bounds steps vanish and pulses buy nothing."""
+        m = margin * (self.g_hi - self.g_lo)
         return np.minimum(0.0, self.g_lo + m - g), np.maximum(0.0, self.g_hi - m - g)
 
     def fit(self, rows: slice, pulses: int, up_before, up_after, dn_before, dn_after) -> None:
