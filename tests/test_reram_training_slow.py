@@ -16,15 +16,17 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 pytestmark = pytest.mark.slow
 
 
-def _run(tmp_path, example: str, steps: int, seed: int, **options) -> dict:
+def _run(tmp_path, example: str, steps: int, seed: int, eval_every: int | None = None, **options) -> dict:
     g = ir.load(EXAMPLES / example)
     with open_backend("crossbar", graph=g, notify=lambda m: None, emulator={"model": "reram", "seed": seed},
                       **options) as b:
-        return run(g, b, "train", steps, tmp_path / f"{example}-{seed}", eval_every=steps, progress=False)
+        return run(g, b, "train", steps, tmp_path / f"{example}-{seed}", eval_every=eval_every or steps, progress=False)
 
 
 def test_cl_iris_mixed_over_ten_board_seeds(tmp_path):
-    runs = [_run(tmp_path, "cl_iris.json", 300, seed, update="mixed") for seed in range(10)]
+    # the command's own evaluation schedule (every 10 steps): evaluations read the board, and its read
+    # noise draws are part of the run
+    runs = [_run(tmp_path, "cl_iris.json", 300, seed, eval_every=10, update="mixed") for seed in range(10)]
     acc = np.array([s["test_accuracy"] for s in runs])
     pulses = np.array([s["board"]["pulses_per_device_per_step"]["mean"] for s in runs])
     k10 = np.array([s["windowed_cosine"]["K=10"]["median"] for s in runs])
@@ -32,7 +34,7 @@ def test_cl_iris_mixed_over_ten_board_seeds(tmp_path):
           f"K=10 windowed cosine {k10.round(3).tolist()}")
     assert (acc >= 0.935).sum() >= 9 and acc.mean() >= 0.94
     assert pulses.mean() <= 1.5
-    assert np.median(k10) >= 0.8
+    assert k10.min() >= 0.8  # on every seed (median over the run's windows)
 
 
 @pytest.mark.parametrize("update", ["direct", "managed", "mixed"])
