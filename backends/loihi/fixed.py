@@ -17,7 +17,7 @@ from neurophys.metrics import flatten
 
 from .engine import LoihiEngineBackend
 from .fixed_bound import update_bound
-from .numerics import DECAY_FRAC, ONE, PAYLOAD_BITS, Q, STATE_BITS, W_MAX, FixedNumerics
+from .numerics import DECAY_FRAC, FINE_BITS, ONE, PAYLOAD_BITS, Q, STATE_BITS, W_MAX, FixedNumerics
 
 
 def check_fixed(graph: Graph) -> None:
@@ -66,10 +66,18 @@ class LoihiFixedBackend(LoihiEngineBackend):
         fmt = {"state": f"{STATE_BITS}-bit signed, 1.0 = {ONE}", "dt_beta": f"{DECAY_FRAC}-bit fractions",
                "graded_spikes": f"{PAYLOAD_BITS}-bit payload 2q, q = round({Q} ρ) (the learning engine's x1 = q)",
                "traces": "7-bit (x1 = y2/y3 = q; y1 = the apply scale Y)",
-               "weights": f"9-bit signed [−{W_MAX + 1}, {W_MAX}] × 2^E per parameter",
+               "weights": f"9-bit signed [−{W_MAX + 1}, {W_MAX}] × 2^E per parameter; a trainable one is split: "
+                          f"w_c·2^E (static coarse Dense) + w_f·2^E_f (fine LearningDense, E_f = E − {FINE_BITS} or "
+                          "the finest grid the apply shift allows), both onto the same post port",
+               "consolidation": "host-side, between runs, after every learning step that leaves a whole coarse "
+                                "lsb in some fine weight: the whole coarse lsbs of the parameter's fine weights move "
+                                "into its coarse Dense (an integer shift, exact), so each step starts from |w_f| < "
+                                "2^(E − E_f); on Loihi 2 this is a host write of the coarse and fine weights",
+               "consolidations": num.consolidations if num else None,
                "tag": "9-bit signed, a phase end adds (q_i q_j >> 3)·2^A",
                "rounding": "stochastic (one random number per learning epoch), as Lava's bit-approximate model",
-               "weight_exp": dict(num.exps) if num else None, "tag_exp": num.A if num else None,
+               "weight_exp": dict(num.exps) if num else None, "fine_exp": dict(num.fine) if num else None,
+               "tag_exp": num.A if num else None,
                "apply_exp": dict(num.G) if num else None}
         eb = self.error_bound
         return {**super().info(), "fixed_point": fmt,

@@ -35,21 +35,22 @@ def _q(v: float, frac: int) -> float:
     return round(v * 2 ** frac) / 2 ** frac
 
 
-def _couplings(net: Hopfield):
-    """K over free units (both directions), Σ|W| over each unit's graded inputs, Dense arrivals per unit."""
+def _couplings(net: Hopfield, num: FixedNumerics):
+    """K over free units (both directions), Σ|W| over each unit's graded inputs, Dense arrivals per unit
+    (a trainable parameter arrives through two: its coarse and its fine part)."""
     K, wsum, arrivals = np.zeros((net.n, net.n)), np.zeros(net.n), np.zeros(net.n)
     for b in net.blocks:
-        W = b.coupling.weight
-        arrivals[b.dst] += 1
+        W, parts = b.coupling.weight, num.parts(b.coupling.name)
+        arrivals[b.dst] += parts
         wsum[b.dst] += np.abs(W).sum(axis=1)
         if b.src is not None:
             K[b.dst, b.src] += W
             K[b.src, b.dst] += W.T
-            arrivals[b.src] += 1
+            arrivals[b.src] += parts
             wsum[b.src] += np.abs(W).sum(axis=0)
     for p in net.free:
         if p.bias is not None and p.trainable_bias:
-            arrivals[net.slices[p.name]] += 1  # the bias connection from the always-on unit
+            arrivals[net.slices[p.name]] += num.parts(f"{p.name}.bias")  # from the always-on unit
     return K, wsum, arrivals
 
 
@@ -72,7 +73,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     x, y = np.asarray(x, float), np.asarray(y, float)
     B = len(x)
     x_rho = net.rho_in(x)
-    K, wsum, arrivals = _couplings(net)
+    K, wsum, arrivals = _couplings(net, num)
     out = np.zeros(net.n)
     out[net.out] = 1.0
     yf = np.zeros((B, net.n))
@@ -108,7 +109,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     steps = int(np.ceil(Y / Q))
     bound = {}
     for k, e in err.items():
-        lsb, G = num.lsb(k), num.G[k]
+        lsb, G = num.fine_lsb(k), num.G[k]           # the fine synapse learns
         tag_unit = Y * 2.0 ** (G - 5) * lsb                       # one tag unit in parameter units
         bound[k] = (mag / B * e + len(ends) * B * (1 + 2.0 ** num.A) * tag_unit
                     + steps * (2.0 ** G + 1) * lsb + (0.5 + 1) * steps / Y * mag / B * size[k])
