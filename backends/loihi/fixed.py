@@ -2,6 +2,11 @@
 bit-approximate learning engine (LearningDense, 7-bit traces, 9-bit weights and tags, stochastic
 rounding) — reporting the bound its quantisation puts on every update.
 
+Each trainable parameter is a split weight (numerics.py): a static coarse Dense (2^E) plus a fine
+LearningDense (2^E_f, 8× finer where the apply shift allows) onto the same post port, so updates are
+rounded onto the fine grid; the host consolidates the fine part into the coarse one between runs
+(exact), which on Loihi 2 is a host write of the weights. info() counts the consolidations.
+
 After each step `error_bound` holds the elementwise bound on |update − float update at the same
 parameters| (fixed_bound.py), its norm `abs`, and `rel` = abs / (‖update‖ − abs), a bound on the
 relative error against the float update that needs only what the backend measured.

@@ -3,7 +3,8 @@
 The fixed path runs the float path's Euler steps with per-step roundings; an error e in the state
 then evolves, to first order, as e ← J e + δ, with J the Jacobian of one projected Euler step on the
 float trajectory and |δ| bounded per unit by the roundings of that step:
-  ½ ulp (state update) + dt·(1 ulp per arriving Dense: Lava's Dense floors its shift
+  ½ ulp (state update) + dt·(1 ulp per arriving Dense: Lava's Dense floors its shift; a split
+  trainable parameter arrives through two, its coarse and its fine part
   + ½ ulp (bias, target) + ½/127·Σ|W| over the unit's inputs (graded spikes carry q = round(127 ρ))
   + ½ ulp·|β| on the output) + |dt_q − dt|·|drift| + dt·|β_q − β|·|s − y|   (dt, β as 12-bit fractions).
 The bound at a phase end is E = Σ_t |J_{T−1}⋯J_{t+1}| δ_t (signed Jacobian products, so the
@@ -13,7 +14,8 @@ q_pre·q_post: each factor errs by at most E + ½/127 (rounding) + 1/127 (its on
 decay at τ = 65535 may take one count off), so a phase end's term errs by at most
 |coef|/B·(e_i ρ_j + ρ_i e_j + e_i e_j). Its accumulation into the tag is floored (< 2^A tag units)
 and stochastically rounded (< 1 tag unit); each apply step floors t·y1/32 (< 2^G weight units) and
-stochastically rounds onto the 9-bit grid (< 1 weight unit); y1 = round(Y) errs by ½ + 1 (decay)
+stochastically rounds onto the 9-bit grid (< 1 weight unit) — weight units of the fine LearningDense
+(2^E_f), the only part that learns (consolidation moves whole coarse lsbs exactly); y1 = round(Y) errs by ½ + 1 (decay)
 counts of Y. Holds while no weight or tag saturates; first order in the state error.
 """
 from __future__ import annotations

@@ -2,11 +2,15 @@
 after another (a chip learns online).
 
 Populations become neuron Processes holding the ring schedule (procs/ring.py); each coupling a
-LearningDense carrying graded spikes forward (W) and, from a free source, a second one backward (Wᵀ)
-that learns the same update; each trainable bias a LearningDense from the population's always-on
-unit. No plasticity process: the learning rule is the LearningDense's (numerics.py), the neurons
-send it the third factors. Every value written to or read from a process goes through a numerics
-object (float or Loihi 2 fixed point). Inputs and targets come from source RingBuffers; the output
+synapse carrying graded spikes forward (W) and, from a free source, a second one backward (Wᵀ)
+that learns the same update; each trainable bias a synapse from the population's always-on unit.
+A synapse is the list of connection processes the numerics object makes for one parameter, all from
+the same pre to the same post port (which sums them): one LearningDense (a Dense if not trainable),
+or in fixed point a static coarse Dense plus a fine LearningDense; the learning one is last, and the
+host consolidates the parts between runs after a learning step (numerics.py). No plasticity process:
+the learning rule is the LearningDense's (numerics.py), the neurons send it the third factors. Every
+value written to or read from a process goes through a numerics object (float or Loihi 2 fixed
+point). Inputs and targets come from source RingBuffers; the output
 population records its state in a trace Var (procs/trace.py). The network is compiled once (a
 first run on zeros) and every batch is then one `run(RunSteps(T))` per ring of `slots` samples;
 the weights move once, on the apply steps of the batch's last ring.

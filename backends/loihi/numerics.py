@@ -1,7 +1,8 @@
 """How numbers reach the chip path's Lava processes, and the learning rule they learn with: floating
 point (`loihi-engine`, Lava's float learning model) or Loihi 2's fixed-point formats (`loihi-fixed`,
 Lava's bit-approximate learning model). ChipNet builds one network for both and asks its numerics
-object for every connection, rule and value it writes to or reads from a process.
+object for every synapse (the connection processes of one parameter), rule and value it writes to
+or reads from a process.
 
 The learning rule (Loihi3FLearningRule, one epoch per time step, tag variant):
     dt = S·x0·x1·y2 − S·x0·x1·y3 − y0·t        dw = G·u0·t·y1
@@ -19,14 +20,23 @@ Fixed point (Loihi 2 limits, lava/magma/core/learning/constants.py):
 * states, non-trainable biases, targets: 24-bit signed, 1.0 ↔ ONE = 127·2^5; dt, β: 12-bit fractions;
 * graded spikes: payload 2q with q = round(127 ρ) ∈ [0, 127] (x1 = q; a payload above 254 would
   wrap the 7-bit trace); y2/y3 = q, so the forward and the transposed connection learn the same q_i q_j;
-* weights (and trainable biases, weights from the always-on unit): the learning engine's 9-bit
-  signed grid w ∈ [−256, 255] with one exponent E per parameter, W = w·2^E, E the smallest exponent
-  whose range 255·2^E holds `headroom`·max|W| at compile (coarser where the apply scale needs it,
-  see G below); Lava's Dense weight_exp is E + 4;
-* tag: 9-bit, S = 2^A accumulates each phase end's q_i q_j/8·2^A; apply: G = 2^c_p per parameter
-  with A + c_p + E_p = h shared, y1 = Y = (|coef|/B)·2^(8−h)/127² (7 bits: h puts Y in [64, 127]
-  at the compile batch size; a smaller batch spreads Y over several apply steps); every
-  accumulation is rounded stochastically (one random number per epoch).
+* weights (and trainable biases, weights from the always-on unit): the 9-bit signed grid
+  w ∈ [−256, 255] with one exponent E per parameter, W = w·2^E, E the smallest exponent whose range
+  255·2^E holds `headroom`·max|W| at compile (never below the finest the apply scale allows, see G);
+  Lava's Dense weight_exp is E + 4;
+* split weights (a standard Loihi technique for more weight precision): a trainable parameter is two
+  synapses from the same pre to the same post port, whose a_out the post InPort sums — a static
+  coarse Dense w_c·2^E and a fine LearningDense w_f·2^E_f, E_f = E − 3 (FINE_BITS) or the finest grid
+  the apply shift allows, which learns. The update is rounded onto 2^E_f, not 2^E (at max|W| ≈ 0.7,
+  2^−11 instead of 2^−8: lsb² 64× smaller, the rounding variance Σ lsb² f(1−f) measured ≈ 55×
+  smaller). The fine range is only 255·2^E_f, so after every learning step that leaves a whole
+  coarse lsb in some w_f the host moves it into the coarse Dense (`consolidate`: an integer shift,
+  exact); on Loihi 2 that is a host write of the weights between runs;
+* tag: 9-bit, S = 2^A accumulates each phase end's q_i q_j/8·2^A; apply: G = 2^c_p per learning
+  synapse with A + c_p + E_f,p = h shared, c_p ∈ [−7, −2] (the learning engine's shifts),
+  y1 = Y = (|coef|/B)·2^(8−h)/127² (7 bits: h puts Y in [64, 127] at the compile batch size; a
+  smaller batch spreads Y over several apply steps); every accumulation is rounded stochastically
+  (one random number per epoch).
 """
 from __future__ import annotations
 
@@ -50,7 +60,8 @@ PAYLOAD_SHIFT = 5
 ONE = Q << PAYLOAD_SHIFT   # fixed-point 1.0 of a state: q = round(s / 2^5)
 DECAY_FRAC = 12     # dt, β
 W_MAX = 255         # 9-bit signed weight grid of the learning engine
-FINE_BITS = 3       # a trainable parameter's fine grid is 2^FINE_BITS finer than its coarse one (if the apply shift allows)
+FINE_BITS = 3       # a trainable parameter's fine grid: 2^FINE_BITS finer than its coarse one (if the shifts allow)
+COARSE = ".coarse"  # label suffix of a split parameter's static coarse Dense
 TRACE_TAU = 65535   # the longest decay: a trace read one step after it was written
 SEED = 7            # learning-engine random numbers (bit-approximate model): fixed, so runs repeat
 
@@ -133,7 +144,7 @@ class FixedNumerics(FloatNumerics):
         self.h = math.floor(math.log2(y / 64))   # Y = y·2^−h ∈ [64, 128)
         if y * 2.0 ** -self.h > Q:
             self.h += 1
-        # the apply scale 2^G, G = h − A − E, must lie in [−7, −2] (the learning engine's shifts): a grid
+        # the apply scale 2^G, G = h − A − E_f, must lie in [−7, −2] (the learning engine's shifts): a grid
         # finer than that is coarsened; an all-zero parameter gets the range headroom·1
         lo, hi = self.h - self.A + 2, self.h - self.A + 7
         trainable = {c.name for c in graph.couplings if c.trainable} | {
@@ -178,7 +189,8 @@ class FixedNumerics(FloatNumerics):
         return LearningDense(**kw, learning_rule=rule, graded_spike_cfg=GradedSpikeCfg.OVERWRITE)
 
     def dense(self, name: str, weights, label: str, learning: bool):
-        return self._dense(self.weights_in(name, weights), self.exps[name], label, self.rule(name) if learning else None)
+        rule = self.rule(name) if learning else None
+        return self._dense(self.weights_in(name, weights), self.exps[name], label, rule)
 
     def synapse(self, name: str, weights, label: str, learning: bool) -> list:
         """A trainable parameter is split: a static coarse Dense (w_c·2^E) and a fine LearningDense
@@ -186,7 +198,8 @@ class FixedNumerics(FloatNumerics):
         if not learning:
             return super().synapse(name, weights, label, learning)
         c, f = self.split(name, weights)
-        return [self._dense(c, self.exps[name], f"{label}.coarse"), self._dense(f, self.fine[name], label, self.rule(name))]
+        return [self._dense(c, self.exps[name], label + COARSE),
+                self._dense(f, self.fine[name], label, self.rule(name))]
 
     def split(self, name, w):
         """(w_c, w_f) with w_c·2^E + w_f·2^E_f = w rounded onto the fine grid: w_c its whole coarse lsbs,
