@@ -77,7 +77,8 @@ class LoihiFixedBackend(LoihiEngineBackend):
                "consolidation": "host-side, between runs, after every learning step that leaves a whole coarse "
                                 "lsb in some fine weight: the whole coarse lsbs of the parameter's fine weights move "
                                 "into its coarse Dense (an integer shift, exact), so each step starts from |w_f| < "
-                                "2^(E − E_f); on Loihi 2 this is a host write of the coarse and fine weights",
+                                "2^(E − E_f); on Loihi 2 this is a host write of the coarse and fine weights ('consolidations' "
+                                "counts them, one per parameter and step)",
                "consolidations": num.consolidations if num else None,
                "tag": "9-bit signed, a phase end adds (q_i q_j >> 3)·2^A",
                "rounding": "stochastic (one random number per learning epoch), as Lava's bit-approximate model",
