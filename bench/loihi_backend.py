@@ -16,8 +16,9 @@ steps after the first; build/compile + the first learning step apart):
   per bias (from an always-on unit), neurons that hold the schedule and send the third factors;
   also its ratio to the fast script;
 * `loihi-fixed`: time per step, per step its rel. error and cosine against the float update at the
-  same θ, the bound it reports, and the cosine that stochastic rounding onto the 9-bit weight grid
-  alone predicts (grid_cosine); `loihi-lif`: time per step, cosines of its first update;
+  same θ, the bound it reports, and the cosine that stochastic rounding onto the weight grid it
+  learns on (the fine part of its split weights, 2^E_f) alone predicts (grid_cosine); `loihi-lif`:
+  time per step, cosines of its first update;
 * host and Lava-runtime RSS over --rss-steps learning steps of one compiled `loihi` network.
 
     .venv/bin/python bench/loihi_backend.py [--steps 10] [--chip-steps 2] [--repeats 3] [--rss-steps 1000]
@@ -282,12 +283,12 @@ def fixed_run(graph, x, y, n_steps):
             u = b.step(x, y)
             k = sorted(want)
             rows.append((rel_error(flatten(u, k), flatten(want, k)), cosine(flatten(u, k), flatten(want, k)),
-                         b.error_bound["rel"], grid_cosine(want, b.info()["fixed_point"]["weight_exp"])))
+                         b.error_bound["rel"], grid_cosine(want, b.info()["fixed_point"]["fine_exp"])))
         return (time.perf_counter() - t0) / n_steps, rows
 
 
 def grid_cosine(want, exps):
-    """The cosine to the float update that stochastic rounding onto each parameter's weight grid (lsb 2^E)
+    """The cosine to the float update that stochastic rounding onto each parameter's learning grid (lsb 2^E_f)
     alone leaves: each element rounds up with probability f (its fraction of an lsb), so the expected
     squared error is Σ lsb² f(1 − f) and E[cos] ≈ ‖u‖ / √(‖u‖² + Σ lsb² f(1 − f))."""
     u2 = sum(float((v ** 2).sum()) for v in want.values())
@@ -414,7 +415,7 @@ def main():
         print(f"\nloihi-fixed: {fs:.3f} s per step" + (f" ({fs / engine_step:.2f}× loihi-engine)" if "chip" not in skip
                                                       else ""))
         print("  per step vs the float update at the same θ: rel. error / cosine / reported rel. bound / cosine that "
-              "the weight grid's stochastic rounding alone predicts")
+              "the fine weight grid's stochastic rounding alone predicts")
         print("  " + ", ".join(f"{e:.3f} / {c:.4f} / {r:.2f} / {p:.4f}" for e, c, r, p in rows))
     if "lif" not in skip:
         ls, c_exact, c_ep, ep_exact, o = lif_run(graph.copy(), x, y)

@@ -5,6 +5,9 @@ neuron microcode. `neurophys hil FILE --backend NAME --check-chip` prints this t
 Sources relied on (lava-loihi itself is not public, so what it implements is taken from lava-nc):
 * Dense: Lava's connection process with Loihi 2 implementations (the `num_weight_bits`/`weight_exp`/
   `sign_mode` parameters are the Loihi synapse format, lava/proc/dense/process.py, lava/utils/weightutils.py).
+  loihi-fixed splits each trainable weight into a static coarse Dense (`….coarse`) and a fine
+  LearningDense onto the same post port; the coarse one is a plain Dense whose weights the host
+  writes between runs (Var.set), which Lava supports for every Dense.
 * LearningDense: on-chip learning for lava-loihi came with lava-nc PR #528 ("Dev/learning 2f on
   chip", Lava 0.6); three-factor rules (Loihi3FLearningRule, y1..y3 from the post neuron) with
   PR #400; graded payloads into the pre-trace x1 (GradedSpikeCfg) with PR #607, whose title names
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 from lava.proc.dense.process import Dense, LearningDense
 from lava.proc.io.source import RingBuffer
+
+from .numerics import COARSE
 
 MICROCODE = {
     "RateNeuron": "a custom Loihi 2 neuron program: projected Euler step of the EP state, a ring schedule table "
@@ -44,8 +49,11 @@ def row(proc, select_tag: str) -> dict:
         return {"process": name, "type": kind, "maps": True, "runs_on": "Loihi 2 synapses + learning engine",
                 "needs": note}
     if isinstance(proc, Dense):
-        return {"process": name, "type": kind, "maps": True, "runs_on": "Loihi 2 synapses",
-                "needs": "lava-loihi's Dense"}
+        note = "lava-loihi's Dense"
+        if name.endswith(COARSE):
+            note += ("; the static coarse part of a split trainable weight (loihi-fixed): the host rewrites it "
+                     "between runs when it consolidates the fine LearningDense")
+        return {"process": name, "type": kind, "maps": True, "runs_on": "Loihi 2 synapses", "needs": note}
     if isinstance(proc, RingBuffer):
         return {"process": name, "type": kind, "maps": True, "runs_on": "host CPU",
                 "needs": "Lava's RingBuffer (Python model); its messages reach the chip through lava-loihi's channels"}

@@ -2,6 +2,11 @@
 bit-approximate learning engine (LearningDense, 7-bit traces, 9-bit weights and tags, stochastic
 rounding) — reporting the bound its quantisation puts on every update.
 
+Each trainable parameter is a split weight (numerics.py): a static coarse Dense (2^E) plus a fine
+LearningDense (2^E_f, 8× finer where the apply shift allows) onto the same post port, so updates are
+rounded onto the fine grid; the host consolidates the fine part into the coarse one between runs
+(exact), which on Loihi 2 is a host write of the weights. info() counts the consolidations.
+
 After each step `error_bound` holds the elementwise bound on |update − float update at the same
 parameters| (fixed_bound.py), its norm `abs`, and `rel` = abs / (‖update‖ − abs), a bound on the
 relative error against the float update that needs only what the backend measured.
@@ -17,7 +22,7 @@ from neurophys.metrics import flatten
 
 from .engine import LoihiEngineBackend
 from .fixed_bound import update_bound
-from .numerics import DECAY_FRAC, ONE, PAYLOAD_BITS, Q, STATE_BITS, W_MAX, FixedNumerics
+from .numerics import DECAY_FRAC, FINE_BITS, ONE, PAYLOAD_BITS, Q, STATE_BITS, W_MAX, FixedNumerics
 
 
 def check_fixed(graph: Graph) -> None:
@@ -66,10 +71,19 @@ class LoihiFixedBackend(LoihiEngineBackend):
         fmt = {"state": f"{STATE_BITS}-bit signed, 1.0 = {ONE}", "dt_beta": f"{DECAY_FRAC}-bit fractions",
                "graded_spikes": f"{PAYLOAD_BITS}-bit payload 2q, q = round({Q} ρ) (the learning engine's x1 = q)",
                "traces": "7-bit (x1 = y2/y3 = q; y1 = the apply scale Y)",
-               "weights": f"9-bit signed [−{W_MAX + 1}, {W_MAX}] × 2^E per parameter",
+               "weights": f"9-bit signed [−{W_MAX + 1}, {W_MAX}] × 2^E per parameter; a trainable one is split: "
+                          f"w_c·2^E (static coarse Dense) + w_f·2^E_f (fine LearningDense, E_f = E − {FINE_BITS} or "
+                          "the finest grid the apply shift allows), both onto the same post port",
+               "consolidation": "host-side, between runs, after every learning step that leaves a whole coarse "
+                                "lsb in some fine weight: the whole coarse lsbs of the parameter's fine weights move "
+                                "into its coarse Dense (an integer shift, exact), so each step starts from |w_f| < "
+                                "2^(E − E_f); on Loihi 2 this is a host write of the coarse and fine weights ('consolidations' "
+                                "counts them, one per parameter and step)",
+               "consolidations": num.consolidations if num else None,
                "tag": "9-bit signed, a phase end adds (q_i q_j >> 3)·2^A",
                "rounding": "stochastic (one random number per learning epoch), as Lava's bit-approximate model",
-               "weight_exp": dict(num.exps) if num else None, "tag_exp": num.A if num else None,
+               "weight_exp": dict(num.exps) if num else None, "fine_exp": dict(num.fine) if num else None,
+               "tag_exp": num.A if num else None,
                "apply_exp": dict(num.G) if num else None}
         eb = self.error_bound
         return {**super().info(), "fixed_point": fmt,

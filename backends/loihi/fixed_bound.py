@@ -3,7 +3,8 @@
 The fixed path runs the float path's Euler steps with per-step roundings; an error e in the state
 then evolves, to first order, as e ← J e + δ, with J the Jacobian of one projected Euler step on the
 float trajectory and |δ| bounded per unit by the roundings of that step:
-  ½ ulp (state update) + dt·(1 ulp per arriving Dense: Lava's Dense floors its shift
+  ½ ulp (state update) + dt·(1 ulp per arriving Dense: Lava's Dense floors its shift; a split
+  trainable parameter arrives through two, its coarse and its fine part
   + ½ ulp (bias, target) + ½/127·Σ|W| over the unit's inputs (graded spikes carry q = round(127 ρ))
   + ½ ulp·|β| on the output) + |dt_q − dt|·|drift| + dt·|β_q − β|·|s − y|   (dt, β as 12-bit fractions).
 The bound at a phase end is E = Σ_t |J_{T−1}⋯J_{t+1}| δ_t (signed Jacobian products, so the
@@ -13,7 +14,8 @@ q_pre·q_post: each factor errs by at most E + ½/127 (rounding) + 1/127 (its on
 decay at τ = 65535 may take one count off), so a phase end's term errs by at most
 |coef|/B·(e_i ρ_j + ρ_i e_j + e_i e_j). Its accumulation into the tag is floored (< 2^A tag units)
 and stochastically rounded (< 1 tag unit); each apply step floors t·y1/32 (< 2^G weight units) and
-stochastically rounds onto the 9-bit grid (< 1 weight unit); y1 = round(Y) errs by ½ + 1 (decay)
+stochastically rounds onto the 9-bit grid (< 1 weight unit) — weight units of the fine LearningDense
+(2^E_f), the only part that learns (consolidation moves whole coarse lsbs exactly); y1 = round(Y) errs by ½ + 1 (decay)
 counts of Y. Holds while no weight or tag saturates; first order in the state error.
 """
 from __future__ import annotations
@@ -35,21 +37,22 @@ def _q(v: float, frac: int) -> float:
     return round(v * 2 ** frac) / 2 ** frac
 
 
-def _couplings(net: Hopfield):
-    """K over free units (both directions), Σ|W| over each unit's graded inputs, Dense arrivals per unit."""
+def _couplings(net: Hopfield, num: FixedNumerics):
+    """K over free units (both directions), Σ|W| over each unit's graded inputs, Dense arrivals per unit
+    (a trainable parameter arrives through two: its coarse and its fine part)."""
     K, wsum, arrivals = np.zeros((net.n, net.n)), np.zeros(net.n), np.zeros(net.n)
     for b in net.blocks:
-        W = b.coupling.weight
-        arrivals[b.dst] += 1
+        W, parts = b.coupling.weight, num.parts(b.coupling.name)
+        arrivals[b.dst] += parts
         wsum[b.dst] += np.abs(W).sum(axis=1)
         if b.src is not None:
             K[b.dst, b.src] += W
             K[b.src, b.dst] += W.T
-            arrivals[b.src] += 1
+            arrivals[b.src] += parts
             wsum[b.src] += np.abs(W).sum(axis=0)
     for p in net.free:
         if p.bias is not None and p.trainable_bias:
-            arrivals[net.slices[p.name]] += 1  # the bias connection from the always-on unit
+            arrivals[net.slices[p.name]] += num.parts(f"{p.name}.bias")  # from the always-on unit
     return K, wsum, arrivals
 
 
@@ -72,7 +75,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     x, y = np.asarray(x, float), np.asarray(y, float)
     B = len(x)
     x_rho = net.rho_in(x)
-    K, wsum, arrivals = _couplings(net)
+    K, wsum, arrivals = _couplings(net, num)
     out = np.zeros(net.n)
     out[net.out] = 1.0
     yf = np.zeros((B, net.n))
@@ -108,7 +111,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     steps = int(np.ceil(Y / Q))
     bound = {}
     for k, e in err.items():
-        lsb, G = num.lsb(k), num.G[k]
+        lsb, G = num.fine_lsb(k), num.G[k]           # the fine synapse learns
         tag_unit = Y * 2.0 ** (G - 5) * lsb                       # one tag unit in parameter units
         bound[k] = (mag / B * e + len(ends) * B * (1 + 2.0 ** num.A) * tag_unit
                     + steps * (2.0 ** G + 1) * lsb + (0.5 + 1) * steps / Y * mag / B * size[k])

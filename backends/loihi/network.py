@@ -2,11 +2,15 @@
 after another (a chip learns online).
 
 Populations become neuron Processes holding the ring schedule (procs/ring.py); each coupling a
-LearningDense carrying graded spikes forward (W) and, from a free source, a second one backward (Wᵀ)
-that learns the same update; each trainable bias a LearningDense from the population's always-on
-unit. No plasticity process: the learning rule is the LearningDense's (numerics.py), the neurons
-send it the third factors. Every value written to or read from a process goes through a numerics
-object (float or Loihi 2 fixed point). Inputs and targets come from source RingBuffers; the output
+synapse carrying graded spikes forward (W) and, from a free source, a second one backward (Wᵀ)
+that learns the same update; each trainable bias a synapse from the population's always-on unit.
+A synapse is the list of connection processes the numerics object makes for one parameter, all from
+the same pre to the same post port (which sums them): one LearningDense (a Dense if not trainable),
+or in fixed point a static coarse Dense plus a fine LearningDense; the learning one is last, and the
+host consolidates the parts between runs after a learning step (numerics.py). No plasticity process:
+the learning rule is the LearningDense's (numerics.py), the neurons send it the third factors. Every
+value written to or read from a process goes through a numerics object (float or Loihi 2 fixed
+point). Inputs and targets come from source RingBuffers; the output
 population records its state in a trace Var (procs/trace.py). The network is compiled once (a
 first run on zeros) and every batch is then one `run(RunSteps(T))` per ring of `slots` samples;
 the weights move once, on the apply steps of the batch's last ring.
@@ -100,25 +104,29 @@ class ChipNet:
         self.fwd, self.bwd, self.bias = {}, {}, {}
         for c in g.couplings:
             dst = self.neurons[c.dst]
-            fwd = self.fwd[c.name] = num.dense(c.name, c.weight, f"{c.name}.fwd", c.trainable)
-            self._pre_port(c.src).connect(fwd.s_in)
-            fwd.a_out.connect(dst.a_in if self.ep else dst.z_in)
+            fwd = self.fwd[c.name] = num.synapse(c.name, c.weight, f"{c.name}.fwd", c.trainable)
+            self._connect(fwd, self._pre_port(c.src), dst.a_in if self.ep else dst.z_in)
             if c.trainable:
-                self._learn_from(fwd, dst, "y")
+                self._learn_from(fwd[-1], dst, "y")
             if c.src in self.neurons:
                 src = self.neurons[c.src]
-                bwd = self.bwd[c.name] = num.dense(c.name, c.weight.T, f"{c.name}.bwd", c.trainable)
-                (dst.s_out if self.ep else dst.d_out).connect(bwd.s_in)
-                bwd.a_out.connect(src.a_in if self.ep else src.e_in)
+                bwd = self.bwd[c.name] = num.synapse(c.name, c.weight.T, f"{c.name}.bwd", c.trainable)
+                self._connect(bwd, dst.s_out if self.ep else dst.d_out, src.a_in if self.ep else src.e_in)
                 if c.trainable:
-                    self._learn_from(bwd, src, "y" if self.ep else "u")
+                    self._learn_from(bwd[-1], src, "y" if self.ep else "u")
         for p in g.populations:
             if p.name in self.neurons and p.bias is not None and p.trainable_bias:
                 n = self.neurons[p.name]
-                b = self.bias[p.name] = num.dense(f"{p.name}.bias", p.bias[:, None], f"{p.name}.bias", True)
-                n.one_out.connect(b.s_in)
-                b.a_out.connect(n.a_in if self.ep else n.z_in)
-                self._learn_from(b, n, "y")
+                b = self.bias[p.name] = num.synapse(f"{p.name}.bias", p.bias[:, None], f"{p.name}.bias", True)
+                self._connect(b, n.one_out, n.a_in if self.ep else n.z_in)
+                self._learn_from(b[-1], n, "y")
+
+    @staticmethod
+    def _connect(synapse, pre, post):
+        """Every process of a synapse from the same pre port to the same post port (which sums them)."""
+        for conn in synapse:
+            pre.connect(conn.s_in)
+            conn.a_out.connect(post)
 
     @staticmethod
     def _learn_from(conn, post, factor: str):
@@ -151,8 +159,8 @@ class ChipNet:
         self.inputs[name].data.set(self.num.payload_in(self._ring(x_rho, per_sample)))
 
     def processes(self):
-        return [*self.inputs.values(), self.target, *self.neurons.values(), *self.fwd.values(), *self.bwd.values(),
-                *self.bias.values()]
+        synapses = [*self.fwd.values(), *self.bwd.values(), *self.bias.values()]
+        return [*self.inputs.values(), self.target, *self.neurons.values(), *(p for s in synapses for p in s)]
 
     # ------------------------------------------------------------------ running
     def start(self):
@@ -197,6 +205,14 @@ class ChipNet:
             self._ring_var("apply_y1", y1 if i + self.slots >= B else np.zeros_like(y1))
             self._set_samples(xb, yb, per)
             self._run()
+        for k, synapses in self._learning_synapses().items():
+            self.num.consolidate(k, synapses)
+
+    def _learning_synapses(self):
+        """Each trainable parameter's synapses (forward and transposed, or its bias connection)."""
+        out = {c.name: [self.fwd[c.name]] + ([self.bwd[c.name]] if c.name in self.bwd else [])
+               for c in self.graph.couplings if c.trainable}
+        return {**out, **{f"{p}.bias": [b] for p, b in self.bias.items()}}
 
     def outputs(self, x):
         """Output states at the end of the free phase (EP) / the flow (least action)."""
@@ -218,12 +234,12 @@ class ChipNet:
                                                          if p.bias is not None]
 
     def get_params(self):
-        out = {c.name: self.num.weights_out(c.name, self.fwd[c.name].weights.get()) for c in self.graph.couplings}
+        out = {c.name: self.num.read(c.name, self.fwd[c.name]) for c in self.graph.couplings}
         for p in self.graph.populations:
             if p.bias is None:
                 continue
             k = f"{p.name}.bias"
-            out[k] = (self.num.weights_out(k, self.bias[p.name].weights.get()[:, 0]) if p.name in self.bias
+            out[k] = (self.num.read(k, self.bias[p.name])[:, 0] if p.name in self.bias
                       else self.num.state_out(self.neurons[p.name].bias.get()))
         return out
 
@@ -236,22 +252,20 @@ class ChipNet:
             if k.endswith(".bias"):
                 pop = k[:-5]
                 if pop in self.bias:
-                    self.bias[pop].weights.set(self.num.weights_in(k, v[:, None]))
+                    self.num.write(k, self.bias[pop], v[:, None])
                 else:
                     self.neurons[pop].bias.set(self.num.state_in(v))
             else:
-                w = self.num.weights_in(k, v)
-                self.fwd[k].weights.set(w)
+                self.num.write(k, self.fwd[k], v)
                 if k in self.bwd:
-                    self.bwd[k].weights.set(w.T.copy())
+                    self.num.write(k, self.bwd[k], v.T.copy())
 
     def transpose_mismatch(self) -> float:
         """max |W_fwd − W_bwdᵀ| over couplings with a backward connection: both learn the same update,
         up to the learning engine's rounding (fixed point) — read back, not assumed."""
         m = 0.0
         for k, b in self.bwd.items():
-            m = max(m, float(np.abs(self.num.weights_out(k, self.fwd[k].weights.get())
-                                    - self.num.weights_out(k, b.weights.get()).T).max()))
+            m = max(m, float(np.abs(self.num.read(k, self.fwd[k]) - self.num.read(k, b).T).max()))
         return m
 
     def stop(self):
