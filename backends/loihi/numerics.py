@@ -189,8 +189,10 @@ class FixedNumerics(FloatNumerics):
         return LearningDense(**kw, learning_rule=rule, graded_spike_cfg=GradedSpikeCfg.OVERWRITE)
 
     def dense(self, name: str, weights, label: str, learning: bool):
-        rule = self.rule(name) if learning else None
-        return self._dense(self.weights_in(name, weights), self.exps[name], label, rule)
+        """A static connection on the coarse grid (`synapse` splits the learning ones)."""
+        if learning:
+            raise ValueError(f"{name}: a learning connection is split by synapse(), not built whole")
+        return self._dense(self.weights_in(name, weights), self.exps[name], label, None)
 
     def synapse(self, name: str, weights, label: str, learning: bool) -> list:
         """A trainable parameter is split: a static coarse Dense (w_c·2^E) and a fine LearningDense
