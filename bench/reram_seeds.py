@@ -10,13 +10,13 @@ Each run is exactly `neurophys hil examples/cl_iris.json --backend crossbar --mo
 `ideal` row is the same command on the ideal board (one seed: it has no device draw). Rows:
 `direct` (the default: state-aware counts, no calibration) is the baseline the ratio column divides
 by; `mixed-uncalibrated` (--update mixed, calibrate=False: the nominal step model); `mixed` (CALIBRATE
-on, the default with mixed); `managed` refuses cl_iris (LOCAL_LEARN has no pulse trains to manage).
+on, the default with mixed); `managed` and `tiki-taka` refuse cl_iris (LOCAL_LEARN has no pulse trains
+to manage and no second array).
 `--thresholds` adds a `mixed` row per mixed-precision threshold (`--threshold T`, device steps): the
 trade-off between pulses and how closely the devices' summed updates follow the gradient. The K=10
 column is the median over seeds of each run's median window cosine; `K=10 min` the lowest seed's.
-`--digits` adds the
-least-action MLP on digits (examples/least_action_mlp.json, 240 steps of batch 32, one seed per
-policy; slow: minutes per run). Takes about 10 s per cl_iris run on an idle core.
+`--digits` adds the least-action MLP on digits (examples/least_action_mlp.json, 240 steps of batch
+32, one seed) with direct, managed, mixed and tiki-taka (about a minute per run). Takes about 10 s per cl_iris run on an idle core.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ from neurophys.hil.harness import run
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = {"ideal": ("ideal", {}), "direct": ("reram", {}), "mixed-uncalibrated": ("reram", {"update": "mixed", "calibrate": False}),
-        "mixed": ("reram", {"update": "mixed"}), "managed": ("reram", {"update": "managed"})}
+        "mixed": ("reram", {"update": "mixed"}), "managed": ("reram", {"update": "managed"}),
+        "tiki-taka": ("reram", {"update": "tiki-taka"})}
 
 
 def one(example: str, model: str, options: dict, seed: int, steps: int, folder: Path) -> dict:
@@ -77,7 +78,7 @@ def main() -> None:
                       f"K=10 cosine {x['k10']:.3f}", flush=True)
         digits = {}
         if args.digits:
-            for name in ("direct", "managed", "mixed"):
+            for name in ("direct", "managed", "mixed", "tiki-taka"):
                 model, options = ROWS[name]
                 digits[name] = one("least_action_mlp.json", model, options, 0, 240, Path(tmp))
     base = np.mean([x["acc"] for x in results.get("direct", results[rows[0]])])

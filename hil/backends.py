@@ -17,12 +17,13 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def emulator_options(cls, graph=None, **overrides) -> dict:
-    """The embedded board's options: the defaults, the shape the backend needs for `graph`, overrides."""
+def emulator_options(cls, graph=None, update: str | None = None, **overrides) -> dict:
+    """The embedded board's options: the defaults, the shape the backend needs for `graph` (with the
+    update policy `update`: Tiki-Taka needs a second array), overrides."""
     opts = dict(EMULATOR)
     shape = getattr(cls, "board_shape", None)
     if graph is not None and shape is not None:
-        opts["rows"], opts["cols"] = shape(graph)
+        opts["rows"], opts["cols"] = shape(graph, **({"update": update} if update else {}))
     opts.update(overrides)
     return opts
 
@@ -44,7 +45,7 @@ def open_backend(name: str, board: str | None = None, notify=_say, graph=None, e
             if board is None:
                 from neurophys.firmware_interface import serve_pty
 
-                opts = emulator_options(cls, graph, **(emulator or {}))
+                opts = emulator_options(cls, graph, options.get("update"), **(emulator or {}))
                 board = stack.enter_context(serve_pty(**opts)).path
                 size = f"{opts['rows']}x{opts['cols']} " if "rows" in opts else ""
                 notify(f"no --board given: serving the embedded board emulator ({size}{opts['model']} devices) on {board}")

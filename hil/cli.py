@@ -24,7 +24,7 @@ def register(subparsers) -> None:
                                                           "the conductances (read noise ÷ √N; default 1)")
     p.add_argument("--update", metavar="POLICY", help="board backends: how a step becomes pulses — direct, managed "
                                                       "(aihwkit's update/bit-length management), mixed (mixed precision) "
-                                                      "or tiki-taka (not built; refused); default direct")
+                                                      "or tiki-taka (Tiki-Taka v2, least action); default direct")
     p.add_argument("--threshold", type=float, metavar="STEPS", help="with --update mixed: pulse a device once its "
                                                                     "accumulated update reaches this many of its steps "
                                                                     "(1, 2, 4, 8; 3, 5, 6, 7 from firmware 1.5); "

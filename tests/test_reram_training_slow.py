@@ -37,7 +37,7 @@ def test_cl_iris_mixed_over_ten_board_seeds(tmp_path):
     assert k10.min() >= 0.8  # on every seed (median over the run's windows)
 
 
-@pytest.mark.parametrize("update", ["direct", "managed", "mixed"])
+@pytest.mark.parametrize("update", ["direct", "managed", "mixed", "tiki-taka"])
 def test_least_action_digits_on_reram(tmp_path, update):
     s = _run(tmp_path, "least_action_mlp.json", 240, 0, update=update)
     print(f"digits least-action on reram, {update}: {s['test_accuracy']:.4f}, "

@@ -160,7 +160,7 @@ def _fails(argv, capsys) -> str:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--backend", "crossbar", "--update", "tiki-taka"], "update: 'tiki-taka' (Tiki-Taka v2"),
+    (["--backend", "crossbar", "--update", "tiki-taka"], "update: tiki-taka writes the gradient into a second array"),
     (["--backend", "crossbar", "--update", "sgd"], "update: 'sgd' is not an update policy"),
     (["--backend", "crossbar", "--update", "managed"], "update: managed (aihwkit's update management) shapes"),
     (["--update", "mixed"], "--update: backend 'reference' has no update policies"),

@@ -21,7 +21,8 @@ from . import circuit_layout, feedforward_layout
 from .circuit import CircuitOnBoard
 from .feedforward import FeedforwardOnBoard
 from .link import BoardLink
-from .update_policy import BUILT, POLICIES
+from .tiki_taka import TikiTakaConfig
+from .update_policy import POLICIES
 
 
 #: Mixed precision's default threshold (device steps), measured on the examples over 10 reram board
@@ -41,7 +42,8 @@ class CrossbarBackend(Backend):
 
     def __init__(self, board: str | None = None, baudrate: int = 921600, scale: float | None = None,
                  volts: float = 1.0, reads: int = 1, state_aware: bool | None = None, update: str = "direct",
-                 calibrate: bool | None = None, threshold: float | None = None, **options):
+                 calibrate: bool | None = None, threshold: float | None = None, transfer: dict | None = None,
+                 **options):
         """`board`: /dev/ttyACM0, a pty path, socket://HOST:PORT or emu://?...; `scale`: siemens per
         unit of conductance/weight (default: fitted to the graph's initial parameters); `reads`:
         read-backs averaged per measurement of the conductances (read noise ÷ √reads);
@@ -52,11 +54,20 @@ class CrossbarBackend(Backend):
         firmware has it, >= 1.3, with managed and mixed, and with state-aware UPDATE_OUTER, whose
         counts use the measured steps: the nominal ones are off by the devices' spread); `threshold`: mixed
         precision's pulse threshold in device steps (1, 2, 4, 8; 3, 5, 6, 7 from firmware 1.5; default
-        MIXED_DEFAULT_THRESHOLD of the graph's family)."""
+        MIXED_DEFAULT_THRESHOLD of the graph's family); `transfer`: Tiki-Taka's settings
+        (tiki_taka.TikiTakaConfig's fields)."""
         super().__init__(board=board, baudrate=baudrate, scale=scale, volts=volts, reads=reads,
                          state_aware=state_aware, update=update, calibrate=calibrate, threshold=threshold,
-                         **options)
+                         transfer=transfer, **options)
         self.check_update(update)
+        if transfer is not None and update != "tiki-taka":
+            raise ValidationError("transfer", "Tiki-Taka's transfer settings need update='tiki-taka'")
+        if isinstance(transfer, dict):
+            unknown = set(transfer) - set(TikiTakaConfig.__dataclass_fields__)
+            if unknown:
+                raise ValidationError(f"transfer.{sorted(unknown)[0]}", "is not a Tiki-Taka setting (one of "
+                                      f"{', '.join(TikiTakaConfig.__dataclass_fields__)})")
+        self._transfer = TikiTakaConfig(**(transfer or {}))
         if threshold is not None and (isinstance(threshold, bool) or threshold not in MIXED_THRESHOLDS):
             raise ValidationError("threshold", f"{threshold!r} is not one of {sorted(MIXED_THRESHOLDS)} (device steps)")
         if board is None:
@@ -102,20 +113,22 @@ class CrossbarBackend(Backend):
         learning command takes — before a board is opened or a run folder written."""
         if update not in POLICIES:
             raise ValidationError("update", f"{update!r} is not an update policy (one of {', '.join(POLICIES)})")
-        if update not in BUILT:
-            raise ValidationError("update", f"{update!r} (Tiki-Taka v2: a second array per weight and a transfer "
-                                            f"schedule) is not built in this version; use one of {', '.join(BUILT)}")
         if graph is not None and update == "managed" and graph.rule.family in CIRCUIT_FAMILIES:
             raise ValidationError("update", "managed (aihwkit's update management) shapes UPDATE_OUTER's pulse trains; "
                                             f"a {graph.rule.family} graph learns by LOCAL_LEARN: use direct or mixed")
+        if graph is not None and update == "tiki-taka" and graph.rule.family in CIRCUIT_FAMILIES:
+            raise ValidationError("update", "tiki-taka writes the gradient into a second array by UPDATE_OUTER; a "
+                                            f"{graph.rule.family} graph learns by LOCAL_LEARN on its one network: use "
+                                            "direct or mixed")
 
     @staticmethod
-    def board_shape(graph: Graph) -> tuple[int, int]:
-        """The smallest board (rows, cols) that hosts `graph` (UnsupportedGraph if none does)."""
+    def board_shape(graph: Graph, update: str = "direct") -> tuple[int, int]:
+        """The smallest board (rows, cols) that hosts `graph` with the update policy `update`
+        (tiki-taka needs a second array; UnsupportedGraph if no board does)."""
         if graph.rule.family in CIRCUIT_FAMILIES:
             rows, cols = circuit_layout.shape(graph)
         elif graph.rule.family == "least_action":
-            rows, cols = feedforward_layout.shape(graph)
+            rows, cols = feedforward_layout.shape(graph, fast=update == "tiki-taka")
         else:
             raise UnsupportedGraph("rule.family", f"the crossbar runs {', '.join(CrossbarBackend.families)}; "
                                                   f"not {graph.rule.family!r}")
@@ -137,7 +150,8 @@ class CrossbarBackend(Backend):
                                           mixed=threshold if o["update"] == "mixed" else None)
                            if circuit
                            else FeedforwardOnBoard(graph, self.link, o["scale"], o["volts"], update=o["update"],
-                                                   state_aware=state_aware, threshold=threshold))
+                                                   state_aware=state_aware, threshold=threshold,
+                                                   transfer=self._transfer))
             if not circuit and state_aware and self._calibrate_default:
                 o["calibrate"] = True
             if o["calibrate"]:

@@ -7,6 +7,7 @@ nonlinearity f, its derivative and the cost derivative ∂loss/∂a are computed
 the per-command normalisation of drive vectors into the DAC range. The update ΔW = −lr·δ aᵀ/B
 is never computed on the host: for each sample and tile the host sends a and δ (scaled into
 [−1, 1]) and UPDATE_OUTER fires coincident pulse trains with E[ΔG] = −lr_b·x dᵀ on the board.
+With Tiki-Taka those trains go to the fast array A instead, and C follows by transfers (tiki_taka.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from neurophys.ir.graph import Graph, topological_order
 from .conductance import PROGRAM_ITERS, DifferentialPair, calibration_report
 from .feedforward_layout import FeedforwardLayout, Tile, layout
 from .link import BoardLink
+from .tiki_taka import TikiTaka, TikiTakaConfig
 from .update_policy import HostAccumulator, managed_trains
 
 TINY = 1e-300
@@ -27,13 +29,15 @@ TINY = 1e-300
 class FeedforwardOnBoard:
     def __init__(self, graph: Graph, link: BoardLink, scale: float | None = None, volts: float = 1.0,
                  program_tol: float | None = None, update: str = "direct", state_aware: bool = False,
-                 threshold: float = 1.0):
+                 threshold: float = 1.0, transfer: TikiTakaConfig | None = None):
         caps = link.caps
         self.graph, self.link, self.volts = graph, link, volts
         self.update, self.state_aware, self.threshold = update, state_aware, threshold
         self.devices = None  # Calibration, once measured: pairs centred on their symmetric points
         self.chi = None  # host-side accumulators of the mixed policy
-        self.layout: FeedforwardLayout = layout(graph, caps.rows, caps.cols)
+        self.transfer_config = transfer or TikiTakaConfig()
+        self.tiki_taka = None  # the transfer A → C, once programmed
+        self.layout: FeedforwardLayout = layout(graph, caps.rows, caps.cols, fast=update == "tiki-taka")
         w0 = np.concatenate([np.ravel(v) for v in graph.params().values()])
         self.pair = (DifferentialPair(scale, 0.5 * (caps.g_min + caps.g_max)) if scale is not None
                      else DifferentialPair.fit(w0, caps.g_min, caps.g_max))
@@ -92,8 +96,17 @@ class FeedforwardOnBoard:
                 clipped += int(((gp > caps.g_max) | (gm < caps.g_min) | (gp < caps.g_min) | (gm > caps.g_max)).sum())
                 target[r, t.col0:t.col0 + 2 * t.n_dst:2] = np.clip(gp, caps.g_min, caps.g_max)
                 target[r, t.col0 + 1:t.col0 + 2 * t.n_dst:2] = np.clip(gm, caps.g_min, caps.g_max)
+        if self.layout.fast_row0 is not None:  # A: every device at its own symmetric point (A = its zero)
+            nr, nc = self.layout.window
+            sym = (self.devices.g_sym[nr:2 * nr, :nc] if self.devices is not None
+                   else np.full((nr, nc), self.pair.g_ref))
+            target = np.vstack([target, np.clip(sym, caps.g_min, caps.g_max)])
         res = self.link.program(target, (0, 0), tol=self.tol, max_iters=PROGRAM_ITERS)
         self.calibration = calibration_report(res, target, self.tol, caps.dw_min, self.pair.siemens_per_unit, clipped)
+        if self.layout.fast_row0 is not None:
+            dw = self.devices.dw if self.devices is not None else np.full((caps.rows, caps.cols), caps.dw_min)
+            self.tiki_taka = TikiTaka(self.link, self.layout, self.pair, dw, self.transfer_config, self.volts)
+            self.tiki_taka.set_zero()
 
     def _centres(self) -> np.ndarray:
         """Per column pair, the conductance w = 0 is written around: g_ref, or once the devices are
@@ -184,12 +197,13 @@ class FeedforwardOnBoard:
         s = self.pair.siemens_per_unit
         if self.update == "mixed":
             return self._learn_mixed(a, d, s * lr / (2 * B))
+        row0 = self.layout.fast_row0 or 0  # Tiki-Taka: the gradient goes into A
         for b in range(B):
             for t in self.layout.tiles:
                 xr = np.zeros(caps.rows)
-                xr[:t.n_src] = a[t.src][b]
+                xr[row0:row0 + t.n_src] = a[t.src][b]
                 if t.bias:
-                    xr[self.layout.bias_row] = 1.0
+                    xr[row0 + self.layout.bias_row] = 1.0
                 dc = np.zeros(caps.cols)
                 dc[t.col0:t.col0 + 2 * t.n_dst:2] = d[t.dst][b]
                 dc[t.col0 + 1:t.col0 + 2 * t.n_dst:2] = -d[t.dst][b]
@@ -208,6 +222,8 @@ class FeedforwardOnBoard:
                 for _ in range(n):
                     self.pulses += self.link.update_outer(xr / xm, dc / dm, lr_b / n,
                                                           state_aware=self.state_aware).pulses
+        if self.tiki_taka is not None:
+            self.pulses += self.tiki_taka.transfer()
 
     def _learn_mixed(self, a: dict, d: dict, lr_s: float) -> None:
         """Mixed precision with χ on the host: the batch's ΔG = −lr_s·Σ_b x_b d_bᵀ per tile is
@@ -257,7 +273,10 @@ class FeedforwardOnBoard:
                              "managed": "UPDATE_OUTER per sample and tile with aihwkit's update and bit-length "
                                         "management (BL and train probabilities chosen per outer product)",
                              "mixed": "mixed precision: ΔW of the batch accumulated per device on the host (χ), "
-                                      "whole device steps sent by PULSE"}[self.update],
+                                      "whole device steps sent by PULSE",
+                             "tiki-taka": "UPDATE_OUTER per sample and tile into the fast array A, then a transfer "
+                                          "of A's rows into C (tiki_taka.py)"}[self.update],
+                "tiki_taka": self.tiki_taka.info() if self.tiki_taka is not None else None,
                 "pulse_trains": "state-aware (each device's step at its conductance)" if self.state_aware
                                 else "nominal (dw_min per pulse)",
                 "calibration": self.calibration, "pulses_sent": self.pulses}

@@ -6,6 +6,10 @@ extra row, driven at the unit input, carries the destination's bias in the tile 
 incoming coupling. Tiles share rows safely because every MVM drives only its own tile's rows and
 reads only its columns (undriven rows sit at 0 V), MVM_T drives only its own columns, and
 UPDATE_OUTER puts zeros on every other line.
+
+With Tiki-Taka (`fast=True`) a second block of rows below the window holds the fast array A: the
+same tiles, row for row (sources, then the bias row) from `fast_row0`, on the same columns. The
+weights' MVMs leave those rows at 0 V, and UPDATE_OUTER onto A leaves the weights' rows at 0.
 """
 from __future__ import annotations
 
@@ -39,10 +43,12 @@ class FeedforwardLayout:
     bias_row: int
     tiles: list[Tile]
     window: tuple[int, int]
+    fast_row0: int | None = None  # first row of Tiki-Taka's fast array A (None: no A)
 
     def report(self) -> dict:
         return {"kind": "feed-forward tiles, signed weights as differential pairs (G+ − G−)",
                 "board": [self.rows, self.cols], "window": list(self.window), "bias_row": self.bias_row,
+                "fast_rows": None if self.fast_row0 is None else [self.fast_row0, self.fast_row0 + self.window[0]],
                 "tiles": {t.coupling: {"rows": [0, t.n_src], "cols": [t.col0, t.col0 + 2 * t.n_dst],
                                        "bias": t.bias} for t in self.tiles}}
 
@@ -84,15 +90,20 @@ def _tiles(graph: Graph) -> list[Tile]:
     return tiles
 
 
-def shape(graph: Graph) -> tuple[int, int]:
-    tiles = _tiles(graph)
+def _window(tiles: list[Tile]) -> tuple[int, int]:
     return max(t.n_src for t in tiles) + 1, sum(2 * t.n_dst for t in tiles)
 
 
-def layout(graph: Graph, rows: int, cols: int) -> FeedforwardLayout:
+def shape(graph: Graph, fast: bool = False) -> tuple[int, int]:
+    need_r, need_c = _window(_tiles(graph))
+    return need_r * (2 if fast else 1), need_c
+
+
+def layout(graph: Graph, rows: int, cols: int, fast: bool = False) -> FeedforwardLayout:
     tiles = _tiles(graph)
-    need_r, need_c = max(t.n_src for t in tiles) + 1, sum(2 * t.n_dst for t in tiles)
-    if need_r > rows or need_c > cols:
-        raise UnsupportedGraph("couplings", f"the tiles need {need_r} rows (largest source + a bias row) and "
-                               f"{need_c} columns (two per destination unit); this board is {rows}x{cols}")
-    return FeedforwardLayout(rows, cols, need_r - 1, tiles, (need_r, need_c))
+    need_r, need_c = _window(tiles)
+    if need_r * (2 if fast else 1) > rows or need_c > cols:
+        raise UnsupportedGraph("couplings", f"the tiles need {need_r} rows (largest source + a bias row)"
+                               f"{f', twice over for the fast array A' if fast else ''} and {need_c} columns (two "
+                               f"per destination unit); this board is {rows}x{cols}")
+    return FeedforwardLayout(rows, cols, need_r - 1, tiles, (need_r, need_c), need_r if fast else None)

@@ -9,8 +9,8 @@
 * ``mixed`` — mixed precision (Nandakumar et al. 2018/2020): Δg is accumulated digitally per
   device (χ) and only whole device steps are pulsed; χ lives in the board's RAM for LOCAL_LEARN
   (firmware 1.3) and on the host for UPDATE_OUTER (:class:`HostAccumulator`, pulses by PULSE).
-* ``tiki-taka`` — Tiki-Taka v2 (Gokmen 2020/2021) needs a second array per weight and a transfer
-  schedule; not built: refused by name.
+* ``tiki-taka`` — Tiki-Taka v2 (Gokmen & Haensch 2020, Gokmen 2021) for UPDATE_OUTER: the gradient
+  into a second (fast) array, a digital buffer between it and the weights (tiki_taka.py).
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 
 POLICIES = ("direct", "managed", "mixed", "tiki-taka")
-BUILT = ("direct", "managed", "mixed")
 
 
 def managed_trains(x: np.ndarray, d: np.ndarray, lr: float, dw_min: float, max_bl: int):
