@@ -117,6 +117,10 @@ def _cmd_hil(args) -> int:
 
         get_backend(args.backend).check_update(args.update, graph)
         options["update"] = args.update
+        if args.update == "tiki-taka" and args.mode == "stat":
+            raise ValidationError("--mode", "stat tests that one step's mean update is −lr·∇; with --update tiki-taka "
+                                            "the weights move by transfers of a filtered sum of past steps, so no "
+                                            "single step's mean is: use --mode train")
     if args.threshold is not None:
         if options.get("update") != "mixed":
             raise ValidationError("--threshold", "is mixed precision's pulse threshold: give it with --update mixed")

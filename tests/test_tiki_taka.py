@@ -65,4 +65,7 @@ def test_tiki_taka_refusals(tmp_path, capsys):
     assert main(["hil", "examples/cl_iris.json", "--backend", "crossbar", "--update", "tiki-taka", "--steps", "1",
                  "--out", str(out)]) == 2
     assert "tiki-taka writes the gradient into a second array by UPDATE_OUTER" in capsys.readouterr().err
+    assert main(["hil", "examples/least_action_iris.json", "--backend", "crossbar", "--update", "tiki-taka",
+                 "--mode", "stat", "--steps", "2", "--out", str(out)]) == 2
+    assert "error: --mode: stat tests that one step's mean update" in capsys.readouterr().err
     assert not out.exists()
