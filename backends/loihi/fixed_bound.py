@@ -38,22 +38,20 @@ def _q(v: float, frac: int) -> float:
 
 
 def _couplings(net: Hopfield, num: FixedNumerics):
-    """K over free units (both directions), Σ|W| over each unit's graded inputs, Dense arrivals per unit
-    (a trainable parameter arrives through two: its coarse and its fine part)."""
-    K, wsum, arrivals = np.zeros((net.n, net.n)), np.zeros(net.n), np.zeros(net.n)
+    """Σ|W| over each unit's graded inputs, Dense arrivals per unit (a trainable parameter arrives
+    through two: its coarse and its fine part)."""
+    wsum, arrivals = np.zeros(net.n), np.zeros(net.n)
     for b in net.blocks:
         W, parts = b.coupling.weight, num.parts(b.coupling.name)
         arrivals[b.dst] += parts
         wsum[b.dst] += np.abs(W).sum(axis=1)
         if b.src is not None:
-            K[b.dst, b.src] += W
-            K[b.src, b.dst] += W.T
             arrivals[b.src] += parts
             wsum[b.src] += np.abs(W).sum(axis=0)
     for p in net.free:
         if p.bias is not None and p.trainable_bias:
             arrivals[net.slices[p.name]] += num.parts(f"{p.name}.bias")  # from the always-on unit
-    return K, wsum, arrivals
+    return wsum, arrivals
 
 
 def _propagate(path, margin: float):
@@ -68,6 +66,31 @@ def _propagate(path, margin: float):
     return bound
 
 
+def _zonotope_step(M, c, rounding, z, G):
+    """One fixed-point Euler step on the zonotope {z + Gξ : |ξ| ≤ 1} (per sample: z (B, n), G (B, n, m))
+    that holds the fixed-point state: the affine map s ↦ Ms + c, a fresh generator per unit for its
+    rounding, then the clip to [0, 1] replaced per unit by its chord λ·u + g over the unit's range
+    [l, h] (λ = 1 strictly inside, 0 wholly saturated), its remainder g ∈ [g_lo, g_hi] a fresh generator."""
+    eye = np.eye(z.shape[1])
+    z, G = z @ M.T + c, np.concatenate([M @ G, np.broadcast_to(rounding * eye, (len(z),) + eye.shape)], axis=-1)
+    r = np.abs(G).sum(axis=-1)
+    lo, hi = z - r, z + r
+    width = np.where(hi > lo, hi - lo, 1.0)
+    lam = np.where(hi > lo, (np.clip(hi, 0, 1) - np.clip(lo, 0, 1)) / width, (z > 0) & (z < 1))
+    kinks = np.stack([lo, hi, np.clip(0.0, lo, hi), np.clip(1.0, lo, hi)])  # g is linear between them
+    g = np.clip(kinks, 0, 1) - lam * kinks
+    g_lo, g_hi = g.min(axis=0), g.max(axis=0)
+    G = lam[..., None] * G
+    G[:, :, -len(eye):] += ((g_hi - g_lo) / 2)[..., None] * eye  # one column per unit: add to its rounding's
+    return lam * z + (g_lo + g_hi) / 2, G
+
+
+def _zonotope_error(z, G, s):
+    """max(hi − s, s − lo) over the zonotope's range [lo, hi] ∩ [0, 1]: a rigorous bound on |fixed − float|."""
+    r = np.abs(G).sum(axis=-1)
+    return np.maximum(np.minimum(z + r, 1.0) - s, s - np.maximum(z - r, 0.0))
+
+
 def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray]:
     """Elementwise bound on |fixed update − float update| for one learning step on the batch."""
     net = Hopfield(graph)
@@ -75,38 +98,45 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     x, y = np.asarray(x, float), np.asarray(y, float)
     B = len(x)
     x_rho = net.rho_in(x)
-    K, wsum, arrivals = _couplings(net, num)
+    K = net.coupling_matrix()
+    wsum, arrivals = _couplings(net, num)
+    drive = net.drive(x_rho)
     out = np.zeros(net.n)
     out[net.out] = 1.0
     yf = np.zeros((B, net.n))
     yf[:, net.out] = y
     dt, dtq = rx.dt, _q(rx.dt, DECAY_FRAC)
-    ends = []  # (state, path of steps from the reset) at every phase end with a contrast
+    ends = []  # (state, path of steps from the reset, zonotope) at every phase end with a contrast
     s, path = np.zeros((B, net.n)), []
-    saved = (s, path)
+    zono = (s, np.zeros((B, net.n, 0)))
+    saved = (s, path, zono)
     phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
     for mode, beta, coef in phases:
         if mode == sch.RESET:
-            s, path = np.zeros_like(s), []
+            s, path, zono = np.zeros_like(s), [], (np.zeros_like(s), np.zeros((B, net.n, 0)))
         elif mode == sch.SAVE:
-            saved = (s, path)
+            saved = (s, path, zono)
         elif mode == sch.RESTORE:
-            s, path = saved
+            s, path, zono = saved
         bq = _q(beta, DECAY_FRAC)
         A = np.broadcast_to((1 - dt - dt * beta * out)[:, None] * np.eye(net.n) + dt * K, (B, net.n, net.n))
+        Mq = (1 - dtq - dtq * bq * out)[:, None] * np.eye(net.n) + dtq * K  # the fixed path's own dt, β
+        cq = dtq * (drive + bq * out * yf)
+        rounding = ULP / 2 + max(dt, dtq) * (ULP * arrivals + ULP / 2 + QUANT * wsum + ULP / 2 * abs(bq) * out)
         for _ in range(rx.max_steps):
             d = net.drift(s, x_rho, y, beta)
             pre = s + dt * d
-            delta = (ULP / 2 + max(dt, dtq) * (ULP * arrivals + ULP / 2 + QUANT * wsum + ULP / 2 * abs(bq) * out)
-                     + abs(dtq - dt) * np.abs(d) + dt * abs(bq - beta) * out * np.abs(s - yf))
+            delta = rounding + abs(dtq - dt) * np.abs(d) + dt * abs(bq - beta) * out * np.abs(s - yf)
             path = path + [(pre, delta, A)]
             s = net.project(pre.copy())  # project clips in place; the path keeps pre
+            zono = _zonotope_step(Mq, cq, rounding, *zono)
         if coef:
-            ends.append((s, path))
+            ends.append((s, path, zono))
     mag = sch.magnitude(phases)
     err, size = {}, {}
-    for s, path in ends:  # a unit within twice its first-pass bound of a kink counts as inside in the second
-        _contrast(net, s, _propagate(path, 2 * _propagate(path, 0.0)), x_rho, err, size)
+    for s, path, zono in ends:  # first order: a unit within twice its first-pass bound of a kink counts as inside
+        E = np.minimum(_propagate(path, 2 * _propagate(path, 0.0)), _zonotope_error(*zono, s))
+        _contrast(net, s, E, x_rho, err, size)
     Y = mag / B / Q ** 2 * 2.0 ** (8 - num.h)                  # the apply scale y1 (in counts)
     steps = int(np.ceil(Y / Q))
     bound = {}
