@@ -1,22 +1,30 @@
 """The error bound of the `loihi-fixed` update against the float update at the same parameters.
 
-The fixed path runs the float path's Euler steps with per-step roundings; an error e in the state
-then evolves, to first order, as e ← J e + δ, with J the Jacobian of one projected Euler step on the
-float trajectory and |δ| bounded per unit by the roundings of that step:
+The fixed path runs the float path's Euler steps with per-step roundings: one fixed step is the affine
+map s ↦ s + dt_q(h(s) − s − β_q(s − y)) (states stay in the box, where ρ(s) = s) plus an error |δ| ≤
   ½ ulp (state update) + dt·(1 ulp per arriving Dense: Lava's Dense floors its shift; a split
   trainable parameter arrives through two, its coarse and its fine part
   + ½ ulp (bias, target) + ½/127·Σ|W| over the unit's inputs (graded spikes carry q = round(127 ρ))
-  + ½ ulp·|β| on the output) + |dt_q − dt|·|drift| + dt·|β_q − β|·|s − y|   (dt, β as 12-bit fractions).
-The bound at a phase end is E = Σ_t |J_{T−1}⋯J_{t+1}| δ_t (signed Jacobian products, so the
-dynamics' own contraction counts; a unit within twice its own first-pass bound of the box counts
-as inside, so an error that may cross a kink is propagated). The learning engine then multiplies
-q_pre·q_post: each factor errs by at most E + ½/127 (rounding) + 1/127 (its one-step stochastic
-decay at τ = 65535 may take one count off), so a phase end's term errs by at most
-|coef|/B·(e_i ρ_j + ρ_i e_j + e_i e_j). Its accumulation into the tag is floored (< 2^A tag units)
-and stochastically rounded (< 1 tag unit); each apply step floors t·y1/32 (< 2^G weight units) and
-stochastically rounds onto the 9-bit grid (< 1 weight unit) — weight units of the fine LearningDense
-(2^E_f), the only part that learns (consolidation moves whole coarse lsbs exactly); y1 = round(Y) errs by ½ + 1 (decay)
-counts of Y. Holds while no weight or tag saturates; first order in the state error.
+  + ½ ulp·|β| on the output), then the clip to [0, 1]; against the float step (dt, β) add
+  |dt_q − dt|·|drift| + dt·|β_q − β|·|s − y|   (dt, β as 12-bit fractions).
+Two bounds on the state error at a phase end, combined elementwise (the smaller one):
+* first order (not rigorous): e ← J e + δ, J the Jacobian of one projected Euler step on the float
+  trajectory, E = Σ_t |J_{T−1}⋯J_{t+1}| δ_t (signed Jacobian products, so the dynamics' own contraction
+  counts; a unit within twice its own first-pass bound of the box counts as inside, so an error that
+  may cross a kink is propagated). Tight where the trajectory stays away from the kinks, but it
+  linearises through them: where the masked products grow (a 3-layer net: ×1.24 per step) it is vacuous;
+* rigorous: a zonotope {z + Gξ : |ξ| ≤ 1} holds every fixed-point state the roundings allow; the affine
+  part is exact (no wrapping, unlike an interval box under K⁺/K⁻), the clip is exact on a unit whose
+  range lies inside the box and otherwise keeps just the clipped range, so it never leaves the box.
+  E = max(hi − s, s − lo) ≤ 1 over its range. Where the enclosure of a unit reaches a kink, its
+  saturation cannot be certified and the slow modes carry the full δ: it grows towards the box there.
+The learning engine then multiplies q_pre·q_post: each factor errs by at most E + ½/127 (rounding)
++ 1/127 (its one-step stochastic decay at τ = 65535 may take one count off), so a phase end's term errs
+by at most |coef|/B·(e_i ρ_j + ρ_i e_j + e_i e_j). Its accumulation into the tag is floored (< 2^A tag
+units) and stochastically rounded (< 1 tag unit); each apply step floors t·y1/32 (< 2^G weight units)
+and stochastically rounds onto the 9-bit grid (< 1 weight unit) — weight units of the fine
+LearningDense (2^E_f), the only part that learns (consolidation moves whole coarse lsbs exactly);
+y1 = round(Y) errs by ½ + 1 (decay) counts of Y. Holds while no weight or tag saturates.
 """
 from __future__ import annotations
 
@@ -31,6 +39,7 @@ from .numerics import DECAY_FRAC, ONE, Q, FixedNumerics
 ULP = 1.0 / ONE
 QUANT = 0.5 / Q      # |q/127 − ρ| from rounding
 DECAY = 1.0 / Q      # one count the one-step stochastic trace decay may take off
+ZONOTOPE_LIMIT = 2 ** 24  # generator entries (all samples) beyond which only the first-order bound is kept
 
 
 def _q(v: float, frac: int) -> float:
@@ -69,24 +78,22 @@ def _propagate(path, margin: float):
 def _zonotope_step(M, c, rounding, z, G):
     """One fixed-point Euler step on the zonotope {z + Gξ : |ξ| ≤ 1} (per sample: z (B, n), G (B, n, m))
     that holds the fixed-point state: the affine map s ↦ Ms + c, a fresh generator per unit for its
-    rounding, then the clip to [0, 1] replaced per unit by its chord λ·u + g over the unit's range
-    [l, h] (λ = 1 strictly inside, 0 wholly saturated), its remainder g ∈ [g_lo, g_hi] a fresh generator."""
+    rounding, then the clip to [0, 1]: exact on a unit whose range lies inside the box; a unit whose
+    range reaches outside becomes its clipped range [clip(l), clip(h)] on a fresh generator (a chord
+    through a kink would keep correlations but leave part of the range outside the box, where it
+    feeds back through the couplings: measured looser)."""
     eye = np.eye(z.shape[1])
     z, G = z @ M.T + c, np.concatenate([M @ G, np.broadcast_to(rounding * eye, (len(z),) + eye.shape)], axis=-1)
     r = np.abs(G).sum(axis=-1)
-    lo, hi = z - r, z + r
-    width = np.where(hi > lo, hi - lo, 1.0)
-    lam = np.where(hi > lo, (np.clip(hi, 0, 1) - np.clip(lo, 0, 1)) / width, (z > 0) & (z < 1))
-    kinks = np.stack([lo, hi, np.clip(0.0, lo, hi), np.clip(1.0, lo, hi)])  # g is linear between them
-    g = np.clip(kinks, 0, 1) - lam * kinks
-    g_lo, g_hi = g.min(axis=0), g.max(axis=0)
-    G = lam[..., None] * G
-    G[:, :, -len(eye):] += ((g_hi - g_lo) / 2)[..., None] * eye  # one column per unit: add to its rounding's
-    return lam * z + (g_lo + g_hi) / 2, G
+    lo, hi = np.clip(z - r, 0, 1), np.clip(z + r, 0, 1)
+    inside = (z - r >= 0) & (z + r <= 1)
+    G = inside[..., None] * G
+    G[:, :, -len(eye):] += np.where(inside, 0, (hi - lo) / 2)[..., None] * eye  # the unit's own last column
+    return np.where(inside, z, (lo + hi) / 2), G
 
 
 def _zonotope_error(z, G, s):
-    """max(hi − s, s − lo) over the zonotope's range [lo, hi] ∩ [0, 1]: a rigorous bound on |fixed − float|."""
+    """max(hi − s, s − lo) over the zonotope's range [lo, hi] ∩ [0, 1]: |fixed − float state| at most."""
     r = np.abs(G).sum(axis=-1)
     return np.maximum(np.minimum(z + r, 1.0) - s, s - np.maximum(z - r, 0.0))
 
@@ -107,10 +114,11 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     yf[:, net.out] = y
     dt, dtq = rx.dt, _q(rx.dt, DECAY_FRAC)
     ends = []  # (state, path of steps from the reset, zonotope) at every phase end with a contrast
+    phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
+    enclose = B * net.n * len(phases) * rx.max_steps * net.n <= ZONOTOPE_LIMIT
     s, path = np.zeros((B, net.n)), []
     zono = (s, np.zeros((B, net.n, 0)))
     saved = (s, path, zono)
-    phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
     for mode, beta, coef in phases:
         if mode == sch.RESET:
             s, path, zono = np.zeros_like(s), [], (np.zeros_like(s), np.zeros((B, net.n, 0)))
@@ -129,14 +137,15 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
             delta = rounding + abs(dtq - dt) * np.abs(d) + dt * abs(bq - beta) * out * np.abs(s - yf)
             path = path + [(pre, delta, A)]
             s = net.project(pre.copy())  # project clips in place; the path keeps pre
-            zono = _zonotope_step(Mq, cq, rounding, *zono)
+            if enclose:
+                zono = _zonotope_step(Mq, cq, rounding, *zono)
         if coef:
-            ends.append((s, path, zono))
+            ends.append((s, path, zono if enclose else None))
     mag = sch.magnitude(phases)
     err, size = {}, {}
     for s, path, zono in ends:  # first order: a unit within twice its first-pass bound of a kink counts as inside
-        E = np.minimum(_propagate(path, 2 * _propagate(path, 0.0)), _zonotope_error(*zono, s))
-        _contrast(net, s, E, x_rho, err, size)
+        E = _propagate(path, 2 * _propagate(path, 0.0))
+        _contrast(net, s, E if zono is None else np.minimum(E, _zonotope_error(*zono, s)), x_rho, err, size)
     Y = mag / B / Q ** 2 * 2.0 ** (8 - num.h)                  # the apply scale y1 (in counts)
     steps = int(np.ceil(Y / Q))
     bound = {}
