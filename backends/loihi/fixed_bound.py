@@ -75,13 +75,13 @@ def _propagate(path, margin: float):
     return bound
 
 
-def _zonotope_step(M, c, rounding, z, G):
+def _zonotope_step(M, c, rounding, z, G, still=False):
     """One fixed-point Euler step on the zonotope {z + Gξ : |ξ| ≤ 1} (per sample: z (B, n), G (B, n, m))
     that holds the fixed-point state: the affine map s ↦ Ms + c, a fresh generator per unit for its
     rounding, then the clip to [0, 1]: exact on a unit whose range lies inside the box; a unit whose
     range reaches outside becomes its clipped range [clip(l), clip(h)] on a fresh generator (a chord
     through a kink would keep correlations but leave part of the range outside the box, where it
-    feeds back through the couplings: measured looser)."""
+    feeds back through the couplings: measured looser). A `still` unit is known to stay exactly 0."""
     eye = np.eye(z.shape[1])
     z, G = z @ M.T + c, np.concatenate([M @ G, np.broadcast_to(rounding * eye, (len(z),) + eye.shape)], axis=-1)
     r = np.abs(G).sum(axis=-1)
@@ -89,7 +89,32 @@ def _zonotope_step(M, c, rounding, z, G):
     inside = (z - r >= 0) & (z + r <= 1)
     G = inside[..., None] * G
     G[:, :, -len(eye):] += np.where(inside, 0, (hi - lo) / 2)[..., None] * eye  # the unit's own last column
-    return np.where(inside, z, (lo + hi) / 2), G
+    G[still] = 0.0
+    return np.where(still, 0.0, np.where(inside, z, (lo + hi) / 2)), G
+
+
+def _still(z, G, quiet_in, nudged):
+    """Units the fixed path keeps at exactly 0 this step: at 0 (a point), every source a zero spike (q = 0
+    while s < ½/127), no input spike or bias (`quiet_in`), no nudge: every term and rounding is exactly 0.
+    (An all-zero net — zero biases, a zero input — sits on every kink, where an unstable state would
+    otherwise carry the worst-case roundings exponentially to the box.)"""
+    r = np.abs(G).sum(axis=-1)
+    loud = (z + r >= QUANT).astype(float)
+    return (z == 0) & (r == 0) & (loud @ quiet_in[1].T == 0) & quiet_in[0] & ~nudged
+
+
+def _quiet_inputs(net, x_rho, K):
+    """(units whose input spikes through a nonzero weight are all q = 0 and whose bias is exactly 0 (B, n),
+    which free units couple to which (n, n))."""
+    q_in = (np.rint(np.abs(x_rho) * Q) > 0).astype(float)
+    quiet = np.ones((len(x_rho), net.n), bool)
+    for b in net.blocks:
+        if b.src is None:
+            quiet[:, b.dst] &= q_in[:, b.src_in] @ (b.coupling.weight != 0).T.astype(float) == 0
+    for p in net.free:
+        if p.bias is not None:
+            quiet[:, net.slices[p.name]] &= np.asarray(p.bias) == 0
+    return quiet, (K != 0).astype(float)
 
 
 def _zonotope_error(z, G, s):
@@ -116,6 +141,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     ends = []  # (state, path of steps from the reset, zonotope) at every phase end with a contrast
     phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
     enclose = B * net.n * len(phases) * rx.max_steps * net.n <= ZONOTOPE_LIMIT
+    quiet_in = _quiet_inputs(net, x_rho, K)
     s, path = np.zeros((B, net.n)), []
     zono = (s, np.zeros((B, net.n, 0)))
     saved = (s, path, zono)
@@ -131,6 +157,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
         Mq = (1 - dtq - dtq * bq * out)[:, None] * np.eye(net.n) + dtq * K  # the fixed path's own dt, β
         cq = dtq * (drive + bq * out * yf)
         rounding = ULP / 2 + max(dt, dtq) * (ULP * arrivals + ULP / 2 + QUANT * wsum + ULP / 2 * abs(bq) * out)
+        nudged = (bq != 0) & (out > 0) & (yf != 0)
         for _ in range(rx.max_steps):
             d = net.drift(s, x_rho, y, beta)
             pre = s + dt * d
@@ -138,7 +165,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
             path = path + [(pre, delta, A)]
             s = net.project(pre.copy())  # project clips in place; the path keeps pre
             if enclose:
-                zono = _zonotope_step(Mq, cq, rounding, *zono)
+                zono = _zonotope_step(Mq, cq, rounding, *zono, _still(*zono, quiet_in, nudged))
         if coef:
             ends.append((s, path, zono if enclose else None))
     mag = sch.magnitude(phases)
