@@ -16,8 +16,10 @@ Two bounds on the state error at a phase end, combined elementwise (the smaller 
 * rigorous: a zonotope {z + Gξ : |ξ| ≤ 1} holds every fixed-point state the roundings allow; the affine
   part is exact (no wrapping, unlike an interval box under K⁺/K⁻), the clip is exact on a unit whose
   range lies inside the box and otherwise keeps just the clipped range, so it never leaves the box.
-  E = max(hi − s, s − lo) ≤ 1 over its range. Where the enclosure of a unit reaches a kink, its
-  saturation cannot be certified and the slow modes carry the full δ: it grows towards the box there.
+  E = max(hi − s, s − lo) ≤ 1 over its range. A unit the fixed path keeps at exactly 0 (zero spikes
+  in, no input, bias or nudge) stays a point: a zero-bias net at a zero input sits on every kink.
+  Where the enclosure of a unit reaches a kink, its saturation cannot be certified and the slow
+  modes carry the full worst-case δ: it grows towards the box there (a non-converged or chattering unit).
 The learning engine then multiplies q_pre·q_post: each factor errs by at most E + ½/127 (rounding)
 + 1/127 (its one-step stochastic decay at τ = 65535 may take one count off), so a phase end's term errs
 by at most |coef|/B·(e_i ρ_j + ρ_i e_j + e_i e_j). Its accumulation into the tag is floored (< 2^A tag
@@ -93,19 +95,18 @@ def _zonotope_step(M, c, rounding, z, G, still=False):
     return np.where(still, 0.0, np.where(inside, z, (lo + hi) / 2)), G
 
 
-def _still(z, G, quiet_in, nudged):
+def _still(z, G, K, quiet, nudged):
     """Units the fixed path keeps at exactly 0 this step: at 0 (a point), every source a zero spike (q = 0
-    while s < ½/127), no input spike or bias (`quiet_in`), no nudge: every term and rounding is exactly 0.
+    while s < ½/127), no input spike or bias (`quiet`), no nudge: every term and rounding is exactly 0.
     (An all-zero net — zero biases, a zero input — sits on every kink, where an unstable state would
     otherwise carry the worst-case roundings exponentially to the box.)"""
     r = np.abs(G).sum(axis=-1)
     loud = (z + r >= QUANT).astype(float)
-    return (z == 0) & (r == 0) & (loud @ quiet_in[1].T == 0) & quiet_in[0] & ~nudged
+    return (z == 0) & (r == 0) & (loud @ (K != 0).T == 0) & quiet & ~nudged
 
 
-def _quiet_inputs(net, x_rho, K):
-    """(units whose input spikes through a nonzero weight are all q = 0 and whose bias is exactly 0 (B, n),
-    which free units couple to which (n, n))."""
+def _quiet(net, x_rho):
+    """(B, n): units whose every input spike through a nonzero weight is q = 0 and whose bias is exactly 0."""
     q_in = (np.rint(np.abs(x_rho) * Q) > 0).astype(float)
     quiet = np.ones((len(x_rho), net.n), bool)
     for b in net.blocks:
@@ -114,7 +115,7 @@ def _quiet_inputs(net, x_rho, K):
     for p in net.free:
         if p.bias is not None:
             quiet[:, net.slices[p.name]] &= np.asarray(p.bias) == 0
-    return quiet, (K != 0).astype(float)
+    return quiet
 
 
 def _zonotope_error(z, G, s):
@@ -141,7 +142,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
     ends = []  # (state, path of steps from the reset, zonotope) at every phase end with a contrast
     phases = sch.ep_phases(rule.beta, rule.lr, rule.estimator, True)
     enclose = B * net.n * len(phases) * rx.max_steps * net.n <= ZONOTOPE_LIMIT
-    quiet_in = _quiet_inputs(net, x_rho, K)
+    quiet = _quiet(net, x_rho)
     s, path = np.zeros((B, net.n)), []
     zono = (s, np.zeros((B, net.n, 0)))
     saved = (s, path, zono)
@@ -165,7 +166,7 @@ def update_bound(graph: Graph, x, y, num: FixedNumerics) -> dict[str, np.ndarray
             path = path + [(pre, delta, A)]
             s = net.project(pre.copy())  # project clips in place; the path keeps pre
             if enclose:
-                zono = _zonotope_step(Mq, cq, rounding, *zono, _still(*zono, quiet_in, nudged))
+                zono = _zonotope_step(Mq, cq, rounding, *zono, _still(*zono, K, quiet, nudged))
         if coef:
             ends.append((s, path, zono if enclose else None))
     mag = sch.magnitude(phases)
