@@ -97,7 +97,7 @@ MIN_STEP_FACTOR = 0.1
 #: from the bound it would move towards (soft-bounds steps vanish there: pulses would buy nothing).
 BOUND_MARGIN = 0.02
 #: From firmware 1.5 mixed precision's χ stops this far from the bound (3 % of the range): the last
-#: percent before it cost a third of cl_iris's pulses for conductance the devices barely gained.
+#: percent before it cost about 8 % of cl_iris's pulses for conductance the devices barely gained.
 MIXED_BOUND_MARGIN = 0.03
 #: CALIBRATE reply bytes per device: g_lo, g_sym, g_hi (u16 codes), dw (f32, S), flags (u8).
 CALIBRATION_BYTES = 11

@@ -113,8 +113,6 @@ def _cmd_hil(args) -> int:
         options["reads"] = args.reads
     if args.update is not None:
         _takes(args.backend, "update", "--update", "has no update policies (--update is for crossbar)")
-        from neurophys.backend import get_backend
-
         get_backend(args.backend).check_update(args.update, graph)
         options["update"] = args.update
         if args.update == "tiki-taka" and args.mode == "stat":
@@ -124,11 +122,7 @@ def _cmd_hil(args) -> int:
     if args.threshold is not None:
         if options.get("update") != "mixed":
             raise ValidationError("--threshold", "is mixed precision's pulse threshold: give it with --update mixed")
-        from neurophys.firmware_interface.protocol import MIXED_THRESHOLDS
-
-        if args.threshold not in MIXED_THRESHOLDS:
-            raise ValidationError("--threshold", f"{args.threshold:g} is not one of "
-                                                 f"{', '.join(f'{t:g}' for t in sorted(MIXED_THRESHOLDS))} (device steps)")
+        get_backend(args.backend).check_threshold(args.threshold, "--threshold")
         options["threshold"] = args.threshold
     emulator = None
     if args.board_seed is not None:

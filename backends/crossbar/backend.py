@@ -68,8 +68,8 @@ class CrossbarBackend(Backend):
                 raise ValidationError(f"transfer.{sorted(unknown)[0]}", "is not a Tiki-Taka setting (one of "
                                       f"{', '.join(TikiTakaConfig.__dataclass_fields__)})")
         self._transfer = TikiTakaConfig(**(transfer or {}))
-        if threshold is not None and (isinstance(threshold, bool) or threshold not in MIXED_THRESHOLDS):
-            raise ValidationError("threshold", f"{threshold!r} is not one of {sorted(MIXED_THRESHOLDS)} (device steps)")
+        if threshold is not None:
+            self.check_threshold(threshold)
         if board is None:
             raise ValidationError("board", "the crossbar backend needs a board URL (or use `neurophys hil`, "
                                            "which serves the emulator when no --board is given)")
@@ -120,6 +120,14 @@ class CrossbarBackend(Backend):
             raise ValidationError("update", "tiki-taka writes the gradient into a second array by UPDATE_OUTER; a "
                                             f"{graph.rule.family} graph learns by LOCAL_LEARN on its one network: use "
                                             "direct or mixed")
+
+    @staticmethod
+    def check_threshold(threshold, field: str = "threshold") -> None:
+        """Refuse a mixed-precision threshold that no firmware has, before a board is opened."""
+        if isinstance(threshold, bool) or threshold not in MIXED_THRESHOLDS:
+            shown = f"{threshold:g}" if isinstance(threshold, (int, float)) else repr(threshold)
+            raise ValidationError(field, f"{shown} is not one of "
+                                         f"{', '.join(f'{t:g}' for t in sorted(MIXED_THRESHOLDS))} (device steps)")
 
     @staticmethod
     def board_shape(graph: Graph, update: str = "direct") -> tuple[int, int]:

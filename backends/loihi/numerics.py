@@ -93,7 +93,7 @@ class FloatNumerics:
 
     def synapse(self, name: str, weights, label: str, learning: bool) -> list:
         """The connection processes of one parameter between a pre and a post port (the post InPort sums
-        their a_out); a learning one is last."""
+        their a_out); a learning one is last. Here one process: `dense`."""
         return [self.dense(name, weights, label, learning)]
 
     def read(self, name: str, parts) -> np.ndarray:
@@ -188,17 +188,11 @@ class FixedNumerics(FloatNumerics):
             return Dense(**kw)
         return LearningDense(**kw, learning_rule=rule, graded_spike_cfg=GradedSpikeCfg.OVERWRITE)
 
-    def dense(self, name: str, weights, label: str, learning: bool):
-        """A static connection on the coarse grid (`synapse` splits the learning ones)."""
-        if learning:
-            raise ValueError(f"{name}: a learning connection is split by synapse(), not built whole")
-        return self._dense(self.weights_in(name, weights), self.exps[name], label, None)
-
     def synapse(self, name: str, weights, label: str, learning: bool) -> list:
-        """A trainable parameter is split: a static coarse Dense (w_c·2^E) and a fine LearningDense
-        (w_f·2^E_f) that learns, both onto the same post port."""
+        """A static parameter is one Dense on its grid; a trainable one is split: a static coarse Dense
+        (w_c·2^E) and a fine LearningDense (w_f·2^E_f) that learns, both onto the same post port."""
         if not learning:
-            return super().synapse(name, weights, label, learning)
+            return [self._dense(self.weights_in(name, weights), self.exps[name], label)]
         c, f = self.split(name, weights)
         return [self._dense(c, self.exps[name], label + COARSE),
                 self._dense(f, self.fine[name], label, self.rule(name))]
